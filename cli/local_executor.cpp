@@ -1,0 +1,144 @@
+#include "cli/local_executor.h"
+
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "worker/runners.h"
+
+namespace hypertune::cli {
+
+namespace {
+
+using scheduler::Outcome;
+using worker::TrialOutcome;
+
+Outcome to_outcome(const TrialOutcome& o) {
+  Outcome out;
+  switch (o.kind) {
+    case TrialOutcome::Kind::kComplete: out.kind = Outcome::Kind::kComplete; break;
+    case TrialOutcome::Kind::kPruned: out.kind = Outcome::Kind::kPruned; break;
+    case TrialOutcome::Kind::kPaused: out.kind = Outcome::Kind::kPaused; break;
+    case TrialOutcome::Kind::kFailed: out.kind = Outcome::Kind::kFailed; break;
+  }
+  out.metrics = o.metrics;
+  out.error = o.error;
+  out.checkpoint = o.checkpoint;
+  out.last_step = o.last_step;
+  return out;
+}
+
+class Shared {
+ public:
+  Shared(scheduler::Study& study, const LocalRunOptions& opts) : study(study), opts(opts) {}
+  bool stopping() const { return opts.stop && opts.stop->load(); }
+
+  scheduler::Study& study;
+  const LocalRunOptions& opts;
+  std::mutex mu;
+  std::condition_variable cv;
+  int requeued = 0;
+};
+
+class Context final : public worker::TrialContext {
+ public:
+  Context(Shared& s, int64_t number, std::string name) : s_(s), number_(number), name_(std::move(name)) {}
+
+  worker::Verdict report(int64_t step, const nlohmann::json& metrics) override {
+    std::lock_guard lock(s_.mu);
+    auto v = s_.study.report(number_, step, metrics, name_);
+    s_.cv.notify_all();
+    return v;
+  }
+  bool stop_requested() const override { return s_.stopping(); }
+
+ private:
+  Shared& s_;
+  int64_t number_;
+  std::string name_;
+};
+
+void slot_loop(Shared& s, int slot) {
+  const std::string name = "local-" + std::to_string(slot);
+  std::unique_ptr<worker::TrialRunner> runner = worker::make_runner(s.opts.trial);
+  for (;;) {
+    std::optional<scheduler::Assignment> a;
+    {
+      std::unique_lock lock(s.mu);
+      for (;;) {
+        if (s.stopping()) return;
+        a = s.study.ask(name);
+        if (a) break;
+        if (s.study.done()) {
+          s.cv.notify_all();
+          return;
+        }
+        s.cv.wait_for(lock, std::chrono::milliseconds(200));
+      }
+    }
+    worker::TrialSpec spec;
+    spec.number = a->number;
+    spec.seed = a->seed;
+    spec.params = a->params;
+    spec.trial = s.opts.trial;
+    spec.metric = s.study.metric();
+    spec.max_steps = a->max_steps;
+    spec.pause_at = a->pause_at;
+    spec.start_step = a->start_step;
+    spec.resume_checkpoint = a->checkpoint;
+    spec.work_dir = s.opts.work_dir;
+    spec.threads = s.opts.threads_per_trial;
+    if (!s.opts.artifacts_dir.empty()) {
+      spec.checkpoint_dir =
+          (std::filesystem::path(s.opts.artifacts_dir) / ("trial-" + std::to_string(a->number))).string();
+    }
+    Context ctx(s, a->number, name);
+    TrialOutcome outcome;
+    try {
+      outcome = runner->run(spec, ctx);
+    } catch (const std::exception& e) {
+      outcome = TrialOutcome::failed(std::string("runner error: ") + e.what());
+    }
+    std::lock_guard lock(s.mu);
+    if (s.stopping() && outcome.kind == TrialOutcome::Kind::kFailed) {
+      // Stopped by the user, not the trial's fault: it runs again when the sweep resumes.
+      s.study.requeue(a->number, "interrupted", /*count_retry=*/false);
+      ++s.requeued;
+    } else {
+      s.study.finish(a->number, to_outcome(outcome), name);
+    }
+    s.cv.notify_all();
+  }
+}
+
+}  // namespace
+
+int run_in_process(scheduler::Study& study, const LocalRunOptions& opts) {
+  Shared shared(study, opts);
+  {
+    std::lock_guard lock(shared.mu);
+    study.requeue_all_running("the previous run stopped while this trial was running");
+  }
+  std::vector<std::thread> slots;
+  const int n = std::max(1, opts.slots);
+  for (int i = 0; i < n; ++i) slots.emplace_back([&shared, i] { slot_loop(shared, i); });
+
+  auto last_tick = std::chrono::steady_clock::now();
+  for (;;) {
+    std::unique_lock lock(shared.mu);
+    shared.cv.wait_for(lock, std::chrono::milliseconds(100));
+    const bool finished = study.done() || shared.stopping();
+    if (opts.on_tick && (finished || std::chrono::steady_clock::now() - last_tick >= std::chrono::seconds(1))) {
+      last_tick = std::chrono::steady_clock::now();
+      opts.on_tick(study.progress());
+    }
+    if (finished) break;
+  }
+  for (auto& t : slots) t.join();
+  return shared.requeued;
+}
+
+}  // namespace hypertune::cli
