@@ -14,6 +14,8 @@
 //  * restore() replays stored trials (number order) after a restart, instead of admit/report:
 //    rung memberships, promotions and bracket counters are rebuilt from the snapshots alone.
 //  * Steps are the resource (epochs, iterations), counted from 1.
+//  * FrozenTrial snapshots (finished, restore) hold values as reported; the options' `direction`
+//    (the study's) turns them into losses.
 // Thread-safety: none; the study calls a pruner from one thread.
 // Not here: storage, checkpoints (the worker saves them when told to pause), sampling.
 
@@ -33,6 +35,7 @@ struct Verdict {
   Decision decision = Decision::kContinue;
   // With kContinue in a promotion scheduler: the trial passed its rung at once and must now
   // pause at this later step instead (nullopt: keep the previous pause point, or none).
+  // A next_pause is a promotion by one rung: the study stores rung + 1 with it.
   std::optional<int64_t> next_pause;
 };
 
@@ -70,6 +73,7 @@ struct MedianOptions {
   int n_warmup_steps = 0;     // no pruning at steps <= this
   int interval_steps = 1;     // check every this many steps after warm-up
   int n_min_trials = 1;       // completed trials that must have reported the step
+  Direction direction = Direction::kMinimize;  // turns FrozenTrial values into losses
 };
 [[nodiscard]] std::unique_ptr<Pruner> make_median_pruner(MedianOptions opts = {});
 
@@ -84,6 +88,7 @@ struct HalvingOptions {
   int64_t reduction_factor = 3;
   int min_early_stopping_rate = 0;  // skip the first s rungs
   HalvingMode mode = HalvingMode::kStopping;
+  Direction direction = Direction::kMinimize;  // turns FrozenTrial values into losses
 };
 [[nodiscard]] std::unique_ptr<Pruner> make_successive_halving(HalvingOptions opts);
 
@@ -92,6 +97,7 @@ struct HyperbandOptions {
   int64_t max_resource = 81;
   int64_t reduction_factor = 3;
   HalvingMode mode = HalvingMode::kStopping;
+  Direction direction = Direction::kMinimize;  // turns FrozenTrial values into losses
 };
 
 // One bracket of Hyperband (Li et al. 2017): n configurations starting with resource r.
