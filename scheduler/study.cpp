@@ -226,7 +226,11 @@ Verdict Study::report(int64_t number, int64_t step, const nlohmann::json& metric
   e->rec.reports.push_back(r);
   sampler_->observe_report(number, step, *value);
   Verdict v = pruner_->report(number, step, search::to_loss(record_.direction, *value));
-  if (v.decision == Decision::kContinue && v.next_pause) e->rec.pause_at = v.next_pause;
+  if (v.decision == Decision::kContinue && v.next_pause) {
+    // Promoted on the spot by one rung: no checkpoint round trip.
+    e->rec.pause_at = v.next_pause;
+    ++t.rung;
+  }
   if (v.decision == Decision::kContinue && e->rec.pause_at && step >= *e->rec.pause_at) {
     v.decision = Decision::kPause;  // the scheduler's pause point holds even if the pruner said go on
   }

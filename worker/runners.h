@@ -4,6 +4,8 @@
 // wherever it runs.
 
 #include <memory>
+#include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -14,6 +16,12 @@ namespace hypertune::worker {
 // Throws hypertune::ConfigError when the section names no known kind (or pipelines were not
 // built into this binary).
 [[nodiscard]] std::unique_ptr<TrialRunner> make_runner(const nlohmann::json& trial_section);
+
+// What would stop this machine from running the section's trials: an unknown kind, a command
+// that is not an executable (relative paths are taken from `work_dir`), pipelines not built in.
+// Empty when runnable. Data files of pipelines are checked by the pipelines' own validation.
+[[nodiscard]] std::vector<std::string> check_runnable(const nlohmann::json& trial_section,
+                                                      const std::string& work_dir);
 
 // Whether this binary can run `pipeline:` trials (built with LibTorch).
 [[nodiscard]] bool pipelines_available() noexcept;

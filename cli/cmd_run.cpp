@@ -1,0 +1,101 @@
+// `hypertune run CONFIG`: the whole sweep on this machine.
+
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "cli/local_executor.h"
+#include "cli/progress.h"
+#include "cli/study_setup.h"
+#include "cli/study_view.h"
+
+namespace hypertune::cli {
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+std::atomic<int> g_signals{0};
+
+void on_signal(int) {
+  g_stop.store(true);
+  if (g_signals.fetch_add(1) >= 1) {
+    // Second Ctrl-C: the user insists. Committed state is safe in storage.
+    std::_Exit(kExitInterrupted);
+  }
+}
+
+struct RunArgs {
+  std::string config;
+  int workers = 1;
+  std::optional<std::string> storage;
+  std::optional<uint64_t> seed;
+  bool in_process = false;
+  bool quiet = false;
+  bool verbose = false;
+};
+
+void run(const RunArgs& args) {
+  OpenedStudy s = open_study(args.config, args.storage, args.seed);
+  const auto& cfg = *s.config;
+  auto& study = *s.study;
+  const Verbosity verbosity = args.quiet ? Verbosity::kQuiet : args.verbose ? Verbosity::kVerbose : Verbosity::kNormal;
+
+  if (verbosity != Verbosity::kQuiet) {
+    std::printf("%s study '%s' in %s (%s %s, %lld trials max, %d worker%s)\n",
+                s.resumed ? "Resuming" : "Starting", cfg.name.c_str(), s.storage_path.c_str(),
+                to_string(cfg.direction), cfg.metric.c_str(), static_cast<long long>(cfg.max_trials),
+                args.workers, args.workers == 1 ? "" : "s");
+    std::fflush(stdout);
+  }
+
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+
+  ProgressPrinter printer(verbosity, cfg.max_trials, cfg.timeout);
+  LocalRunOptions opts;
+  opts.slots = args.workers;
+  opts.trial = cfg.trial;
+  opts.work_dir = cfg.config_dir.string();
+  opts.artifacts_dir = s.artifacts_dir;
+  opts.threads_per_trial = cfg.workers.threads_per_trial;
+  opts.stop = &g_stop;
+  opts.on_tick = [&](const scheduler::Progress& p) { printer.tick(p); };
+  const int requeued = run_in_process(study, opts);
+  printer.finish(study.progress());
+
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+
+  if (g_stop.load()) {
+    std::fprintf(stderr,
+                 "Interrupted: %d running trial%s re-queued; everything else is saved in %s.\n"
+                 "Resume with: hypertune run %s --storage %s\n",
+                 requeued, requeued == 1 ? " was" : "s were", s.storage_path.c_str(), args.config.c_str(),
+                 s.storage_path.c_str());
+    throw CLI::RuntimeError(kExitInterrupted);
+  }
+  print_best(std::cout, study);
+  if (verbosity != Verbosity::kQuiet) {
+    std::printf("\nStorage: %s  (hypertune status|best|export %s)\n", s.storage_path.c_str(),
+                s.storage_path.c_str());
+  }
+}
+
+}  // namespace
+
+void add_run_command(CLI::App& app) {
+  auto args = std::make_shared<RunArgs>();
+  auto* cmd = app.add_subcommand("run", "Run a sweep on this machine until its budget is spent");
+  cmd->add_option("config", args->config, "Sweep config (YAML)")->required()->check(CLI::ExistingFile);
+  cmd->add_option("-w,--workers", args->workers, "Trials run at once")->check(CLI::Range(1, 4096));
+  cmd->add_option("-s,--storage", args->storage, "SQLite file for trial state (default: config's storage or NAME.db)");
+  cmd->add_option("--seed", args->seed, "Study seed (overrides the config's seed for a new study)");
+  cmd->add_flag("--in-process", args->in_process, "Run trials in threads of this process");
+  cmd->add_flag("-q,--quiet", args->quiet, "Print only the result");
+  cmd->add_flag("-v,--verbose", args->verbose, "Print progress every second when not on a terminal");
+  cmd->callback([args] { run(*args); });
+}
+
+}  // namespace hypertune::cli
