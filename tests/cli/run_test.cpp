@@ -1,0 +1,194 @@
+// End-to-end tests of `hypertune run` and the read-only commands, through the real binary.
+
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "scheduler/trial_store.h"
+#include "support/process.h"
+#include "support/temp_dir.h"
+
+using namespace hypertune;
+using test::Process;
+using test::run_process;
+
+namespace {
+
+const std::string kBin = HYPERTUNE_BIN;
+
+std::string write(const test::TempDir& dir, const std::string& name, const std::string& text) {
+  const auto path = dir.file(name);
+  std::ofstream(path) << text;
+  return path;
+}
+
+nlohmann::json export_json(const std::string& db) {
+  auto r = run_process({kBin, "export", db, "--format", "json"});
+  REQUIRE(r.exit_code == 0);
+  return nlohmann::json::parse(r.out);
+}
+
+int64_t count_finished(const std::string& db) {
+  try {
+    auto store = scheduler::open_sqlite_store(db, scheduler::Durability::kNormal, true);
+    int64_t n = 0;
+    for (const auto& t : store->load_trials()) n += is_finished(t.trial.state) ? 1 : 0;
+    return n;
+  } catch (const std::exception&) {
+    return 0;  // not created yet
+  }
+}
+
+}  // namespace
+
+TEST_CASE("hypertune run finishes a sweep and the storage holds every trial once", "[cli][run]") {
+  test::TempDir dir("run");
+  const auto cfg = write(dir, "branin.yaml", R"(
+name: branin-random
+seed: 3
+max_trials: 25
+space:
+  x1: {type: float, low: -5, high: 10}
+  x2: {type: float, low: 0, high: 15}
+sampler: random
+trial:
+  function: branin
+)");
+  const auto db = dir.file("b.db");
+  auto r = run_process({kBin, "run", cfg, "--storage", db, "--workers", "2"});
+  INFO(r.out);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::Contains("Best trial #"));
+
+  const auto j = export_json(db);
+  REQUIRE(j["trials"].size() == 25);
+  std::set<int64_t> numbers;
+  double best = 1e300;
+  for (const auto& t : j["trials"]) {
+    CHECK(t["state"] == "COMPLETE");
+    numbers.insert(t["number"].get<int64_t>());
+    best = std::min(best, t["value"].get<double>());
+  }
+  CHECK(numbers.size() == 25);
+  CHECK(*numbers.rbegin() == 24);
+
+  auto b = run_process({kBin, "best", db, "--format", "json"});
+  REQUIRE(b.exit_code == 0);
+  const auto bj = nlohmann::json::parse(b.out);
+  CHECK(bj["value"].get<double>() == best);
+  CHECK(bj["params"].contains("x1"));
+
+  auto csv = run_process({kBin, "export", db, "--format", "csv"});
+  REQUIRE(csv.exit_code == 0);
+  CHECK_THAT(csv.out, Catch::StartsWith("number,state,value,params_x1,params_x2,"));
+  CHECK(std::count(csv.out.begin(), csv.out.end(), '\n') == 26);
+}
+
+TEST_CASE("a sweep killed with SIGKILL resumes with no trial lost or duplicated", "[cli][run][resume]") {
+  test::TempDir dir("kill");
+  // A command trial slow enough to be killed in the middle of the sweep.
+  const auto cfg = write(dir, "slow.yaml", R"(
+name: slow
+seed: 11
+max_trials: 30
+space:
+  x: {type: float, low: 0, high: 1}
+sampler: random
+trial:
+  command: ["/bin/sh", "-c", "sleep 0.05; echo '@hypertune {\"value\": {x}}'"]
+)");
+  const auto db = dir.file("slow.db");
+  {
+    Process p({kBin, "run", cfg, "--storage", db, "--quiet"}, dir.file("first.log"));
+    REQUIRE(test::wait_until([&] { return count_finished(db) >= 8; }, std::chrono::seconds(30)));
+    p.signal(SIGKILL);
+    auto r = p.wait();
+    REQUIRE(r.signal == SIGKILL);
+  }
+  const int64_t before = count_finished(db);
+  CHECK(before < 30);
+
+  auto r = run_process({kBin, "run", cfg, "--storage", db});
+  INFO(r.out);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::Contains("Resuming"));
+  const auto j = export_json(db);
+  REQUIRE(j["trials"].size() == 30);
+  std::set<int64_t> numbers;
+  double best = 1e300;
+  for (const auto& t : j["trials"]) {
+    CHECK(t["state"] == "COMPLETE");
+    numbers.insert(t["number"].get<int64_t>());
+    // The value is the parameter itself: a trial's result belongs to its own parameters.
+    CHECK(t["value"].get<double>() == Approx(t["params"]["x"].get<double>()).margin(1e-12));
+    best = std::min(best, t["value"].get<double>());
+  }
+  CHECK(numbers.size() == 30);
+  auto b = run_process({kBin, "best", db, "--format", "json"});
+  REQUIRE(b.exit_code == 0);
+  CHECK(nlohmann::json::parse(b.out)["value"].get<double>() == best);
+}
+
+TEST_CASE("Ctrl-C stops a sweep gracefully and says how to resume", "[cli][run]") {
+  test::TempDir dir("sigint");
+  const auto cfg = write(dir, "slow.yaml", R"(
+name: slow
+max_trials: 1000
+space:
+  x: {type: float, low: 0, high: 1}
+sampler: random
+trial:
+  command: ["/bin/sh", "-c", "sleep 0.2; echo '@hypertune {\"value\": {x}}'"]
+)");
+  const auto db = dir.file("s.db");
+  Process p({kBin, "run", cfg, "--storage", db});
+  REQUIRE(test::wait_until([&] { return count_finished(db) >= 2; }, std::chrono::seconds(30)));
+  p.signal(SIGINT);
+  auto r = p.wait();
+  INFO(r.out);
+  CHECK(r.exit_code == 130);
+  CHECK_THAT(r.out, Catch::Contains("Resume with: hypertune run"));
+  // Nothing is left RUNNING: the interrupted trial went back to WAITING.
+  auto store = scheduler::open_sqlite_store(db, scheduler::Durability::kNormal, true);
+  for (const auto& t : store->load_trials()) CHECK(t.trial.state != search::TrialState::kRunning);
+}
+
+TEST_CASE("bad configs exit with code 2 and name the file and key path", "[cli][config]") {
+  test::TempDir dir("bad");
+  struct Case {
+    std::string yaml;
+    std::string expect;
+  };
+  const std::vector<Case> cases = {
+      {"max_trial: 5\nspace: {x: {type: float, low: 0, high: 1}}\ntrial: {function: branin}\n", "max_trials"},
+      {"max_trials: many\nspace: {x: {type: float, low: 0, high: 1}}\ntrial: {function: branin}\n", "max_trials"},
+      {"space: {x: {type: float, low: 2, high: 1}}\ntrial: {function: branin}\n", "space.x.low"},
+      {"space: {x: {type: float, low: 0, high: 1, when: {opt: a}}}\ntrial: {function: branin}\n", "space.x.when"},
+  };
+  for (const auto& c : cases) {
+    const auto cfg = write(dir, "bad.yaml", c.yaml);
+    for (const char* cmd : {"run", "validate"}) {
+      auto r = run_process({kBin, cmd, cfg, "--storage", dir.file("x.db")});
+      if (std::string(cmd) == "validate") r = run_process({kBin, cmd, cfg});
+      INFO(cmd << "\n" << c.yaml << "\n" << r.out);
+      CHECK(r.exit_code == 2);
+      CHECK_THAT(r.out, Catch::Contains("bad.yaml:") && Catch::Contains(c.expect));
+    }
+  }
+}
+
+TEST_CASE("every example config in configs/ validates", "[cli][config]") {
+  const std::filesystem::path configs = std::filesystem::path(HYPERTUNE_SOURCE_DIR) / "configs";
+  int n = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(configs)) {
+    if (entry.path().extension() != ".yaml") continue;
+    ++n;
+    auto r = run_process({kBin, "validate", entry.path().string()});
+    INFO(entry.path() << "\n" << r.out);
+    CHECK(r.exit_code == 0);
+  }
+  CHECK(n >= 2);
+}
