@@ -1,0 +1,280 @@
+#include "protocol/protocol.h"
+
+#include <catch2/catch.hpp>
+
+#include <array>
+#include <limits>
+#include <string>
+
+#include "search/rng.h"
+
+using namespace hypertune::protocol;
+using nlohmann::json;
+
+namespace {
+
+json nested_payload() {
+  return json{{"lr", 0.0031622776601683794},
+              {"layers", 3},
+              {"negative", -17},
+              {"big", std::numeric_limits<uint64_t>::max()},
+              {"name", "relu \xE2\x9C\x93"},
+              {"flag", true},
+              {"nothing", nullptr},
+              {"list", json::array({1, 2.5, "three", json::array({false}), json::object()})},
+              {"deep", {{"a", {{"b", {{"c", 1e-300}}}}}}}};
+}
+
+template <class T>
+T round_trip(const T& msg) {
+  const std::string frame = encode(msg);
+  const Decoded d = decode(frame);
+  INFO((d.error ? d.error->detail : std::string()));
+  REQUIRE(d.ok());
+  REQUIRE(std::holds_alternative<T>(*d.message));
+  return std::get<T>(*d.message);
+}
+
+std::string hello_frame() {
+  Hello h;
+  h.name = "gpu-node-3";
+  h.instance = "a1b2c3d4";
+  h.slots = 4;
+  h.devices = {"cuda:0", "cuda:1"};
+  h.running = {{12, 5}, {40, 0}};
+  return encode(h);
+}
+
+}  // namespace
+
+TEST_CASE("every message survives an encode/decode round trip", "[protocol]") {
+  Hello h;
+  h.name = "gpu-node-3";
+  h.instance = "a1b2c3d4";
+  h.slots = 4;
+  h.devices = {"cuda:0", "cuda:1"};
+  h.running = {{12, 5}, {40, 0}};
+  CHECK(round_trip(h) == h);
+
+  Welcome w;
+  w.worker_id = "gpu-node-3/a1b2c3d4";
+  w.sweep = "branin";
+  w.heartbeat_ms = 250;
+  w.lease_ms = 3000;
+  w.keep = {12};
+  w.revoke = {40};
+  CHECK(round_trip(w) == w);
+
+  CHECK(round_trip(Refuse{"protocol version 2 is not spoken here"}) == Refuse{"protocol version 2 is not spoken here"});
+
+  Assign a;
+  a.number = 123456789012LL;
+  a.seed = 0xFEDCBA9876543210ULL;
+  a.params = json{{"x1", -2.5}, {"x2", 14.75}, {"act", "gelu"}, {"width", 128}};
+  a.max_steps = 81;
+  a.pause_at = 9;
+  a.start_step = 3;
+  a.checkpoint = "/ckpt/trial-7/step-3.pt";
+  a.checkpoint_dir = "/ckpt/trial-7";
+  a.bracket = 2;
+  a.rung = 1;
+  a.attempt = 2;
+  a.trial = json{{"kind", "pipeline"}, {"pipeline", nested_payload()}};
+  a.metric = "val_loss";
+  a.work_dir = "/sweeps/mnist";
+  a.threads = 4;
+  CHECK(round_trip(a) == a);
+
+  Assign minimal;  // every optional absent
+  CHECK(round_trip(minimal) == minimal);
+
+  Report r{7, 3, nested_payload()};
+  CHECK(round_trip(r) == r);
+
+  Decision d{7, 3, Verdict::kPause, 9};
+  CHECK(round_trip(d) == d);
+  Decision d2{7, 4, Verdict::kPrune, std::nullopt};
+  CHECK(round_trip(d2) == d2);
+
+  Result res;
+  res.number = 7;
+  res.outcome = OutcomeKind::kPaused;
+  res.metrics = json{{"val_loss", 0.25}};
+  res.error = "";
+  res.checkpoint = "/ckpt/trial-7/step-9.pt";
+  res.last_step = 9;
+  CHECK(round_trip(res) == res);
+  Result failed;
+  failed.number = 8;
+  failed.outcome = OutcomeKind::kFailed;
+  failed.error = "exit status 3: out of memory";
+  CHECK(round_trip(failed) == failed);
+
+  CHECK(round_trip(ResultAck{7, false}) == ResultAck{7, false});
+  CHECK(round_trip(Heartbeat{}) == Heartbeat{});
+  CHECK(round_trip(Disconnect{"sweep finished", false}) == Disconnect{"sweep finished", false});
+  CHECK(round_trip(Disconnect{"unknown worker", true}) == Disconnect{"unknown worker", true});
+}
+
+TEST_CASE("nested JSON keeps its types across the wire", "[protocol]") {
+  const Report r = round_trip(Report{1, 1, nested_payload()});
+  CHECK(r.metrics["lr"].is_number_float());
+  CHECK(r.metrics["lr"].get<double>() == 0.0031622776601683794);
+  CHECK(r.metrics["layers"].is_number_integer());
+  CHECK(r.metrics["negative"].get<int64_t>() == -17);
+  CHECK(r.metrics["big"].get<uint64_t>() == std::numeric_limits<uint64_t>::max());
+  CHECK(r.metrics["nothing"].is_null());
+  CHECK(r.metrics["deep"]["a"]["b"]["c"].get<double>() == 1e-300);
+  CHECK(r.metrics["name"].get<std::string>() == "relu \xE2\x9C\x93");
+}
+
+TEST_CASE("every truncation of every message is rejected as malformed", "[protocol]") {
+  Assign a;
+  a.params = json{{"x1", 1.5}};
+  a.trial = json{{"kind", "function"}, {"function", "branin"}};
+  const std::array<std::string, 3> frames = {hello_frame(), encode(a), encode(Report{1, 2, nested_payload()})};
+  for (const auto& frame : frames) {
+    for (size_t n = 0; n < frame.size(); ++n) {
+      const Decoded d = decode(std::string_view(frame).substr(0, n));
+      REQUIRE_FALSE(d.ok());
+      REQUIRE(d.error->kind == DecodeErrorKind::kMalformed);
+    }
+    // One byte too many is refused as well: a frame holds exactly one message.
+    const Decoded extra = decode(frame + '\0');
+    REQUIRE_FALSE(extra.ok());
+    CHECK(extra.error->kind == DecodeErrorKind::kMalformed);
+    CHECK(extra.error->detail.find("trailing") != std::string::npos);
+  }
+}
+
+TEST_CASE("random garbage never decodes and never throws", "[protocol]") {
+  hypertune::search::Rng rng(20240611);
+  int rejected = 0;
+  for (int i = 0; i < 20000; ++i) {
+    std::string junk(1 + rng.below(64), '\0');
+    for (auto& c : junk) c = static_cast<char>(rng.below(256));
+    const Decoded d = decode(junk);
+    REQUIRE_FALSE(d.ok());
+    ++rejected;
+  }
+  CHECK(rejected == 20000);
+
+  // Bit flips of a valid frame: decoding may succeed (a flipped value is still a value) but must
+  // always either give a message or a classified error.
+  const std::string good = hello_frame();
+  int failures = 0;
+  for (size_t byte = 0; byte < good.size(); ++byte) {
+    for (int bit = 0; bit < 8; ++bit) {
+      std::string flipped = good;
+      flipped[byte] = static_cast<char>(flipped[byte] ^ (1 << bit));
+      const Decoded d = decode(flipped);
+      REQUIRE(d.ok() != d.error.has_value());
+      failures += d.ok() ? 0 : 1;
+    }
+  }
+  CHECK(failures > 0);
+}
+
+TEST_CASE("containers claiming more than the frame holds are refused before allocation",
+          "[protocol]") {
+  // array32 of 4 billion elements, map32 likewise, str32 of 4 GB: five bytes each.
+  for (const std::string& frame : {std::string("\xdd\xff\xff\xff\xff", 5), std::string("\xdf\xff\xff\xff\xff", 5),
+                                   std::string("\xdb\xff\xff\xff\xff", 5)}) {
+    const Decoded d = decode(frame);
+    REQUIRE_FALSE(d.ok());
+    CHECK(d.error->kind == DecodeErrorKind::kMalformed);
+  }
+  // Nesting beyond the depth limit inside a payload.
+  std::string deep;
+  deep += "\x94\xa9hypertune\x01\x05";  // ["hypertune", 1, REPORT, ...
+  deep += "\x83\xa6number\x01\xa4step\x01\xa7metrics";
+  deep += "\x81\xa1x";
+  for (int i = 0; i < 200; ++i) deep += "\x91";  // [[[[...
+  deep += "\x00";
+  const Decoded d = decode(deep);
+  REQUIRE_FALSE(d.ok());
+  CHECK(d.error->kind == DecodeErrorKind::kMalformed);
+  CHECK(d.error->detail.find("deeper") != std::string::npos);
+}
+
+TEST_CASE("oversized frames are dropped unread", "[protocol]") {
+  Report r{1, 1, json{{"blob", std::string(2000, 'x')}}};
+  const std::string frame = encode(r);
+  REQUIRE(decode(frame, 4096).ok());
+  const Decoded d = decode(frame, 1024);
+  REQUIRE_FALSE(d.ok());
+  CHECK(d.error->kind == DecodeErrorKind::kOversized);
+  CHECK(d.error->detail.find("1024") != std::string::npos);
+}
+
+TEST_CASE("another protocol version is recognised and named", "[protocol]") {
+  Hello h;
+  h.name = "future";
+  h.instance = "x";
+  const Decoded d = decode(encode(h, kVersion + 1));
+  REQUIRE_FALSE(d.ok());
+  CHECK(d.error->kind == DecodeErrorKind::kWrongVersion);
+  REQUIRE(d.error->version);
+  CHECK(*d.error->version == kVersion + 1);
+  REQUIRE(d.error->command);
+  CHECK(*d.error->command == Command::kHello);
+  CHECK(d.error->detail.find("version " + std::to_string(kVersion + 1)) != std::string::npos);
+
+  // A REFUSE from a scheduler of another version still says why.
+  const Decoded refused = decode(encode(Refuse{"speak version 7"}, 7));
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error->kind == DecodeErrorKind::kWrongVersion);
+  REQUIRE(refused.error->refuse);
+  CHECK(refused.error->refuse->reason == "speak version 7");
+}
+
+TEST_CASE("envelope, command and field errors are classified and name the field", "[protocol]") {
+  // Valid msgpack, wrong shape.
+  CHECK(decode(std::string("\x93\x01\x02\x03", 4)).error->kind == DecodeErrorKind::kNotEnvelope);
+  // Wrong magic.
+  CHECK(decode(std::string("\x94\xa3xyz\x01\x09\x80", 8)).error->kind == DecodeErrorKind::kNotEnvelope);
+  // Unknown command 99.
+  const Decoded unknown = decode(std::string("\x94\xa9hypertune\x01\x63\x80", 14));
+  REQUIRE_FALSE(unknown.ok());
+  CHECK(unknown.error->kind == DecodeErrorKind::kUnknownCommand);
+  CHECK(unknown.error->detail.find("99") != std::string::npos);
+  // REPORT with no fields at all.
+  const Decoded missing = decode(std::string("\x94\xa9hypertune\x01\x05\x80", 14));
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.error->kind == DecodeErrorKind::kBadField);
+  CHECK(missing.error->detail.find("REPORT") != std::string::npos);
+  CHECK(missing.error->detail.find("'number'") != std::string::npos);
+  // REPORT whose metrics are a string, not a map.
+  std::string wrong_type = "\x94\xa9hypertune\x01\x05";
+  wrong_type += "\x83\xa6number\x01\xa4step\x01\xa7metrics\xa3" "abc";
+  const Decoded mistyped = decode(wrong_type);
+  REQUIRE_FALSE(mistyped.ok());
+  CHECK(mistyped.error->kind == DecodeErrorKind::kBadField);
+  CHECK(mistyped.error->detail.find("'metrics'") != std::string::npos);
+  CHECK(mistyped.error->detail.find("got string") != std::string::npos);
+  // A verdict code this version does not know.
+  std::string verdict = "\x94\xa9hypertune\x01\x06";
+  verdict += "\x83\xa6number\x01\xa4step\x01\xa7verdict\x09";
+  const Decoded bad_verdict = decode(verdict);
+  REQUIRE_FALSE(bad_verdict.ok());
+  CHECK(bad_verdict.error->kind == DecodeErrorKind::kBadField);
+  CHECK(bad_verdict.error->detail.find("'verdict'") != std::string::npos);
+  // HELLO with zero slots is not a worker.
+  Hello h;
+  h.name = "n";
+  h.instance = "i";
+  h.slots = 0;
+  const Decoded zero = decode(encode(h));
+  REQUIRE_FALSE(zero.ok());
+  CHECK(zero.error->detail.find("'slots'") != std::string::npos);
+}
+
+TEST_CASE("unknown body fields are ignored for forward compatibility", "[protocol]") {
+  // HEARTBEAT with an extra field a later version might send.
+  const std::string frame = std::string("\x94\xa9hypertune\x01\x09\x81\xa4load\xcb", 20) +
+                            std::string("\x3f\xe0\x00\x00\x00\x00\x00\x00", 8);
+  const Decoded d = decode(frame);
+  INFO((d.error ? d.error->detail : std::string()));
+  REQUIRE(d.ok());
+  CHECK(std::holds_alternative<Heartbeat>(*d.message));
+}
