@@ -1,0 +1,61 @@
+#pragma once
+// A TrialContext for runner tests: records every report and answers with verdicts scripted per
+// step; stop_requested() turns true after a given number of reports or when set from outside.
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "worker/trial_runner.h"
+
+namespace hypertune::test {
+
+class ScriptedContext final : public worker::TrialContext {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  // The verdict for reports of `step` (kContinue for unscripted steps).
+  ScriptedContext& on(int64_t step, worker::Verdict verdict) {
+    verdicts_[step] = verdict;
+    return *this;
+  }
+  ScriptedContext& on(int64_t step, worker::Decision decision) { return on(step, {decision, {}}); }
+  // stop_requested() is true once this many reports were made.
+  ScriptedContext& stop_after(size_t reports) {
+    stop_after_ = reports;
+    return *this;
+  }
+  void request_stop() { stop_ = true; }
+
+  worker::Verdict report(int64_t step, const nlohmann::json& metrics) override {
+    reports.emplace_back(step, metrics);
+    last_report_at = Clock::now();
+    const auto it = verdicts_.find(step);
+    return it == verdicts_.end() ? worker::Verdict{} : it->second;
+  }
+  bool stop_requested() const override {
+    return stop_ || (stop_after_ && reports.size() >= *stop_after_);
+  }
+
+  [[nodiscard]] std::vector<int64_t> steps() const {
+    std::vector<int64_t> s;
+    for (const auto& r : reports) s.push_back(r.first);
+    return s;
+  }
+
+  std::vector<std::pair<int64_t, nlohmann::json>> reports;
+  Clock::time_point last_report_at{};
+
+ private:
+  std::map<int64_t, worker::Verdict> verdicts_;
+  std::optional<size_t> stop_after_;
+  std::atomic<bool> stop_{false};
+};
+
+}  // namespace hypertune::test
