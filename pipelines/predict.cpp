@@ -1,0 +1,247 @@
+#include "pipelines/predict.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <charconv>
+#include <filesystem>
+#include <fstream>
+
+#include "pipelines/files.h"
+#include "pipelines/idx.h"
+#include "pipelines/model.h"
+#include "pipelines/tabular.h"
+
+namespace hypertune::pipelines {
+
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+// Shortest text that reads back to the same float.
+std::string format_number(float v) {
+  char buf[32];
+  const auto res = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, res.ptr);
+}
+
+bool looks_like_idx(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError(path, "cannot open input file");
+  std::string head(4, '\0');
+  in.read(head.data(), 4);
+  head.resize(static_cast<size_t>(in.gcount()));
+  if (head.size() >= 2 && static_cast<unsigned char>(head[0]) == 0x1f && static_cast<unsigned char>(head[1]) == 0x8b)
+    return true;
+  return head.size() == 4 && head[0] == 0 && head[1] == 0 && head[2] == 0x08;
+}
+
+std::map<std::string, torch::Tensor> load_tensor_dict(const std::string& path) {
+  const std::vector<char> bytes = read_bytes(path);
+  std::map<std::string, torch::Tensor> out;
+  try {
+    const auto dict = torch::pickle_load(bytes).toGenericDict();
+    for (const auto& e : dict) out.emplace(e.key().toStringRef(), e.value().toTensor());
+  } catch (const c10::Error& e) {
+    throw ConfigError(path, std::string("not a readable tensor dict: ") + e.what_without_backtrace());
+  }
+  return out;
+}
+
+}  // namespace
+
+struct Predictor::Impl {
+  std::string dir;
+  json model;
+  TaskKind task = TaskKind::kClassification;
+  TargetEncoding target;
+  bool image = false;
+  Preprocessor pre;                 // tabular
+  std::optional<std::string> id;    // tabular id column
+  int64_t height = 0, width = 0;    // image
+  double mean = 0.0, sd = 1.0;      // image
+  std::vector<int64_t> input_shape;
+  int64_t outputs = 0;
+  torch::nn::Sequential net{nullptr};
+};
+
+Predictor::Predictor(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Predictor::Predictor(Predictor&&) noexcept = default;
+Predictor& Predictor::operator=(Predictor&&) noexcept = default;
+Predictor::~Predictor() = default;
+
+Predictor Predictor::load(const std::string& model_dir) {
+  auto impl = std::make_unique<Impl>();
+  impl->dir = model_dir;
+  const std::string model_path = (fs::path(model_dir) / "model.json").string();
+  try {
+    impl->model = json::parse(read_file(model_path));
+  } catch (const json::parse_error& e) {
+    throw ConfigError(model_path, std::string("not valid JSON: ") + e.what());
+  }
+  const json& m = impl->model;
+  try {
+    if (m.value("format", "") != "hypertune-model")
+      throw ConfigError(model_path, "not a HyperTune model description (format must be 'hypertune-model')");
+    impl->target = target_from_json(m.at("target"), model_path);
+    impl->task = impl->target.task;
+    impl->input_shape = m.at("input_shape").get<std::vector<int64_t>>();
+    impl->outputs = m.at("outputs").get<int64_t>();
+    const json& pre = m.at("preprocessing");
+    const std::string kind = pre.at("kind").get<std::string>();
+    if (kind == "tabular") {
+      impl->pre = Preprocessor::from_json(pre, model_path);
+      if (pre.contains("id") && pre["id"].is_string()) impl->id = pre["id"].get<std::string>();
+    } else if (kind == "image") {
+      impl->image = true;
+      impl->height = pre.at("height").get<int64_t>();
+      impl->width = pre.at("width").get<int64_t>();
+      impl->mean = pre.at("mean").get<double>();
+      impl->sd = pre.at("std").get<double>();
+    } else {
+      throw ConfigError(model_path, "unknown preprocessing kind '" + kind + "'");
+    }
+  } catch (const json::exception& e) {
+    throw ConfigError(model_path, std::string("malformed model description: ") + e.what());
+  }
+  // Initial values are overwritten by the weights; the generator only fills them first.
+  impl->net = detail::build_sequential(m.at("layers"), detail::make_generator(0));
+  const std::string weights_path = (fs::path(model_dir) / "weights.pt").string();
+  const auto weights = load_tensor_dict(weights_path);
+  torch::NoGradGuard no_grad;
+  for (auto& [name, t] : detail::state_dict(*impl->net)) {
+    const auto it = weights.find(name);
+    if (it == weights.end() || it->second.sizes() != t.sizes())
+      throw ConfigError(weights_path, "no tensor '" + name + "' of the shape the model needs");
+    t.copy_(it->second);
+  }
+  impl->net->eval();
+  return Predictor(std::move(impl));
+}
+
+TaskKind Predictor::task() const { return impl_->task; }
+const std::vector<std::string>& Predictor::classes() const { return impl_->target.classes; }
+
+int64_t Predictor::input_size() const {
+  int64_t n = 1;
+  for (const int64_t d : impl_->input_shape) n *= d;
+  return n;
+}
+
+std::vector<float> Predictor::features(const CsvTable& table) const {
+  const size_t rows = table.rows.size();
+  std::vector<float> x(rows * static_cast<size_t>(input_size()));
+  if (!impl_->image) {
+    std::vector<size_t> all(rows);
+    for (size_t r = 0; r < rows; ++r) all[r] = r;
+    impl_->pre.transform(table, all, x.data());
+    return x;
+  }
+  const auto pixels = static_cast<size_t>(impl_->height * impl_->width);
+  if (table.header.size() != pixels)
+    throw ConfigError(table.source, "an image model needs " + std::to_string(pixels) + " pixel columns (" +
+                                        std::to_string(impl_->height) + "x" + std::to_string(impl_->width) +
+                                        "), the file has " + std::to_string(table.header.size()));
+  for (size_t r = 0; r < rows; ++r)
+    for (size_t c = 0; c < pixels; ++c) {
+      const auto v = parse_number(table.rows[r][c]);
+      if (!v || *v < 0 || *v > 255)
+        throw ConfigError(table.where(r, c), "expected a pixel value 0..255, got '" + table.rows[r][c] + "'");
+      x[r * pixels + c] = static_cast<float>((*v / 255.0 - impl_->mean) / impl_->sd);
+    }
+  return x;
+}
+
+std::vector<float> Predictor::predict_features(const std::vector<float>& x, int64_t rows) const {
+  if (static_cast<int64_t>(x.size()) != rows * input_size())
+    throw Error("predict_features: expected " + std::to_string(rows * input_size()) + " floats, got " +
+                std::to_string(x.size()));
+  torch::NoGradGuard no_grad;
+  std::vector<int64_t> shape = {rows};
+  shape.insert(shape.end(), impl_->input_shape.begin(), impl_->input_shape.end());
+  const bool classification = impl_->task == TaskKind::kClassification;
+  const int64_t k = classification ? impl_->outputs : 1;
+  std::vector<float> out(static_cast<size_t>(rows * k));
+  const torch::Tensor all = torch::from_blob(const_cast<float*>(x.data()), shape, torch::kFloat32);
+  constexpr int64_t kChunk = 4096;
+  for (int64_t start = 0; start < rows; start += kChunk) {
+    const int64_t len = std::min(kChunk, rows - start);
+    torch::Tensor y = impl_->net->forward(all.narrow(0, start, len));
+    y = classification ? torch::softmax(y, 1) : y * impl_->target.scale + impl_->target.mean;
+    y = y.contiguous();
+    std::copy_n(y.data_ptr<float>(), len * k, out.data() + start * k);
+  }
+  return out;
+}
+
+void Predictor::predict_file(const std::string& input, const std::string& output) const {
+  std::vector<float> x;
+  int64_t rows = 0;
+  std::vector<std::string> ids;
+  std::string id_name;
+  if (impl_->image && looks_like_idx(input)) {
+    const IdxArray a = read_idx(input);
+    if (a.dims.size() != 3 || a.dims[1] != impl_->height || a.dims[2] != impl_->width)
+      throw ConfigError(input, "expected images of " + std::to_string(impl_->height) + "x" +
+                                   std::to_string(impl_->width) + " pixels");
+    rows = a.count();
+    x.resize(a.data.size());
+    for (size_t i = 0; i < a.data.size(); ++i)
+      x[i] = static_cast<float>((a.data[i] / 255.0 - impl_->mean) / impl_->sd);
+    id_name = "index";
+    for (int64_t r = 0; r < rows; ++r) ids.push_back(std::to_string(r));
+  } else {
+    const CsvTable table = read_csv(input);
+    x = features(table);
+    rows = static_cast<int64_t>(table.rows.size());
+    if (impl_->id)
+      if (const auto c = table.column(*impl_->id)) {
+        id_name = *impl_->id;
+        for (const auto& row : table.rows) ids.push_back(row[*c]);
+      }
+  }
+  const std::vector<float> y = predict_features(x, rows);
+  std::vector<std::string> header;
+  if (!id_name.empty()) header.push_back(id_name);
+  header.push_back("prediction");
+  const bool classification = impl_->task == TaskKind::kClassification;
+  const auto& classes = impl_->target.classes;
+  if (classification)
+    for (const auto& c : classes) header.push_back("proba_" + c);
+  std::vector<std::vector<std::string>> out;
+  out.reserve(static_cast<size_t>(rows));
+  for (int64_t r = 0; r < rows; ++r) {
+    std::vector<std::string> row;
+    if (!id_name.empty()) row.push_back(ids[static_cast<size_t>(r)]);
+    if (classification) {
+      const float* p = y.data() + r * static_cast<int64_t>(classes.size());
+      const auto best = static_cast<size_t>(std::max_element(p, p + classes.size()) - p);
+      row.push_back(classes[best]);
+      for (size_t c = 0; c < classes.size(); ++c) row.push_back(format_number(p[c]));
+    } else {
+      row.push_back(format_number(y[static_cast<size_t>(r)]));
+    }
+    out.push_back(std::move(row));
+  }
+  write_csv(output, header, out);
+}
+
+void predict(const std::string& model_dir, const std::string& input, const std::string& output) {
+  Predictor::load(model_dir).predict_file(input, output);
+}
+
+std::vector<NamedTensor> read_tensor_file(const std::string& path) {
+  std::vector<NamedTensor> out;
+  for (const auto& [name, t] : load_tensor_dict(path)) {
+    NamedTensor nt;
+    nt.name = name;
+    nt.shape = t.sizes().vec();
+    const torch::Tensor d = t.to(torch::kFloat64).contiguous();
+    nt.values.assign(d.data_ptr<double>(), d.data_ptr<double>() + d.numel());
+    out.push_back(std::move(nt));
+  }
+  return out;
+}
+
+}  // namespace hypertune::pipelines

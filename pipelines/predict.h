@@ -1,0 +1,67 @@
+#pragma once
+// Predictions from an exported model directory (<checkpoint_dir>/model/ of a completed trial).
+//
+// predict() reads model.json and weights.pt, applies the stored preprocessing to the input and
+// writes a CSV: the id column first when the model names one (data.id) and the input has it, then
+// `prediction` (the original label string, or the number in the target's units), then for
+// classification one `proba_<label>` column per class in the model's class order.
+// Inputs: tabular models take a CSV with the training columns (the target may be present and is
+// ignored; extra columns are ignored; unseen categories are handled as in training). Image models
+// take an IDX image file (plain or gzip) or a CSV whose every column is a pixel (0..255),
+// height x width columns per row.
+//
+// Not here: training, the CLI (the `hypertune predict` command calls predict()).
+// Thread-safety: a Predictor may be used from one thread at a time; distinct Predictors are
+// independent.
+// Errors: ConfigError naming the file (and row/column) for bad models or inputs.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "pipelines/config.h"
+#include "pipelines/csv.h"
+
+namespace hypertune::pipelines {
+
+class Predictor {
+ public:
+  [[nodiscard]] static Predictor load(const std::string& model_dir);
+  Predictor(Predictor&&) noexcept;
+  Predictor& operator=(Predictor&&) noexcept;
+  ~Predictor();
+
+  [[nodiscard]] TaskKind task() const;
+  [[nodiscard]] const std::vector<std::string>& classes() const;  // classification only
+  [[nodiscard]] int64_t input_size() const;                       // floats per example
+
+  // Preprocessed inputs of every row of a table: rows x input_size() floats (row-major).
+  [[nodiscard]] std::vector<float> features(const CsvTable& table) const;
+  // Model outputs for `rows` preprocessed examples: rows x classes probabilities
+  // (classification) or rows values in the target's original units (regression).
+  [[nodiscard]] std::vector<float> predict_features(const std::vector<float>& x, int64_t rows) const;
+
+  // Reads `input`, writes predictions to `output` (see the file comment).
+  void predict_file(const std::string& input, const std::string& output) const;
+
+ private:
+  struct Impl;
+  explicit Predictor(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Predictor::load(model_dir).predict_file(input, output).
+void predict(const std::string& model_dir, const std::string& input, const std::string& output);
+
+// The tensors of a weights or checkpoint file written by the pipelines (a dict of tensors), as
+// doubles with their shapes, sorted by name: for inspection and tests without LibTorch headers.
+struct NamedTensor {
+  std::string name;
+  std::vector<int64_t> shape;
+  std::vector<double> values;
+};
+[[nodiscard]] std::vector<NamedTensor> read_tensor_file(const std::string& path);
+
+}  // namespace hypertune::pipelines

@@ -1,0 +1,532 @@
+#include "pipelines/trainer.h"
+
+#include <ATen/Parallel.h>
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <new>
+#include <numbers>
+
+#include "pipelines/dataset.h"
+#include "pipelines/files.h"
+#include "pipelines/metrics.h"
+#include "pipelines/model.h"
+
+namespace hypertune::pipelines {
+
+namespace {
+
+using nlohmann::json;
+using torch::Tensor;
+namespace fs = std::filesystem;
+
+// A failure of this trial with a reason for the user (not a bug).
+struct TrialFailure {
+  std::string reason;
+};
+
+// ---- optimiser over one flat parameter buffer ----
+//
+// Every parameter becomes a view into one contiguous buffer and every gradient a view into a
+// second one. Autograd then accumulates into the views in place, zeroing the gradients is a single
+// fill, and one update step is one pass over memory instead of several kernels per parameter.
+class FlatOptimizer {
+ public:
+  FlatOptimizer(const std::vector<Tensor>& params, const OptimizerConfig& cfg, torch::Device device)
+      : cfg_(cfg), weight_decay_(cfg.effective_weight_decay()) {
+    int64_t total = 0;
+    for (const auto& p : params) total += p.numel();
+    const auto opts = torch::TensorOptions().dtype(torch::kFloat32).device(device);
+    params_ = torch::empty({total}, opts);
+    grads_ = torch::zeros({total}, opts);
+    torch::NoGradGuard no_grad;
+    int64_t off = 0;
+    for (auto p : params) {
+      const int64_t n = p.numel();
+      Tensor view = params_.narrow(0, off, n).view(p.sizes());
+      view.copy_(p);
+      p.set_data(view);
+      p.mutable_grad() = grads_.narrow(0, off, n).view(p.sizes());
+      off += n;
+    }
+    if (cfg_.type == OptimizerType::kSgd) {
+      if (cfg_.momentum > 0.0) m_ = torch::zeros({total}, opts);
+    } else {
+      m_ = torch::zeros({total}, opts);
+      v_ = torch::zeros({total}, opts);
+    }
+  }
+
+  void zero_grad() { grads_.zero_(); }
+
+  void step(double lr) {
+    ++steps_;
+    if (params_.device().is_cpu()) step_cpu(lr);
+    else step_tensor(lr);
+  }
+
+  [[nodiscard]] int64_t steps() const { return steps_; }
+  [[nodiscard]] int64_t size() const { return params_.numel(); }
+
+  void save(c10::Dict<std::string, Tensor>& d) const {
+    if (m_.defined()) d.insert("optim.m", m_.cpu().clone());
+    if (v_.defined()) d.insert("optim.v", v_.cpu().clone());
+  }
+
+  void load(const std::map<std::string, Tensor>& d, int64_t steps) {
+    torch::NoGradGuard no_grad;
+    auto restore = [&](Tensor& t, const char* key) {
+      if (!t.defined()) return;
+      const auto it = d.find(key);
+      if (it == d.end() || it->second.numel() != t.numel())
+        throw TrialFailure{std::string("checkpoint lacks a matching '") + key + "' (another optimizer?)"};
+      t.copy_(it->second);
+    };
+    restore(m_, "optim.m");
+    restore(v_, "optim.v");
+    steps_ = steps;
+  }
+
+ private:
+  void step_cpu(double lr) {
+    float* p = params_.data_ptr<float>();
+    const float* g = grads_.data_ptr<float>();
+    float* m = m_.defined() ? m_.data_ptr<float>() : nullptr;
+    float* v = v_.defined() ? v_.data_ptr<float>() : nullptr;
+    const auto wd = static_cast<float>(weight_decay_);
+    const auto flr = static_cast<float>(lr);
+    if (cfg_.type == OptimizerType::kSgd) {
+      const auto mom = static_cast<float>(cfg_.momentum);
+      const bool first = steps_ == 1;
+      const bool nesterov = cfg_.nesterov;
+      at::parallel_for(0, size(), 1 << 15, [&](int64_t begin, int64_t end) {
+        for (int64_t i = begin; i < end; ++i) {
+          float d = g[i] + wd * p[i];
+          if (m != nullptr) {
+            m[i] = first ? d : mom * m[i] + d;
+            d = nesterov ? d + mom * m[i] : m[i];
+          }
+          p[i] -= flr * d;
+        }
+      });
+      return;
+    }
+    const bool decoupled = cfg_.type == OptimizerType::kAdamW;
+    const auto b1 = static_cast<float>(cfg_.beta1);
+    const auto b2 = static_cast<float>(cfg_.beta2);
+    const double t = static_cast<double>(steps_);
+    const auto step_size = static_cast<float>(lr / (1.0 - std::pow(cfg_.beta1, t)));
+    const auto inv_bc2_sqrt = static_cast<float>(1.0 / std::sqrt(1.0 - std::pow(cfg_.beta2, t)));
+    const auto eps = static_cast<float>(cfg_.eps);
+    const float decay = 1.0f - flr * wd;
+    at::parallel_for(0, size(), 1 << 15, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) {
+        float gi = g[i];
+        float pi = p[i];
+        if (decoupled) pi *= decay;
+        else gi += wd * pi;
+        const float mi = m[i] * b1 + gi * (1.0f - b1);
+        const float vi = v[i] * b2 + gi * gi * (1.0f - b2);
+        m[i] = mi;
+        v[i] = vi;
+        p[i] = pi - step_size * mi / (std::sqrt(vi) * inv_bc2_sqrt + eps);
+      }
+    });
+  }
+
+  void step_tensor(double lr) {
+    torch::NoGradGuard no_grad;
+    const double wd = weight_decay_;
+    if (cfg_.type == OptimizerType::kSgd) {
+      Tensor d = wd != 0.0 ? grads_.add(params_, wd) : grads_.clone();
+      if (m_.defined()) {
+        if (steps_ == 1) m_.copy_(d);
+        else m_.mul_(cfg_.momentum).add_(d);
+        d = cfg_.nesterov ? d.add(m_, cfg_.momentum) : m_;
+      }
+      params_.add_(d, -lr);
+      return;
+    }
+    Tensor g = grads_;
+    if (cfg_.type == OptimizerType::kAdamW) params_.mul_(1.0 - lr * wd);
+    else if (wd != 0.0) g = grads_.add(params_, wd);
+    const double t = static_cast<double>(steps_);
+    m_.mul_(cfg_.beta1).add_(g, 1.0 - cfg_.beta1);
+    v_.mul_(cfg_.beta2).addcmul_(g, g, 1.0 - cfg_.beta2);
+    const Tensor denom = (v_.sqrt() / std::sqrt(1.0 - std::pow(cfg_.beta2, t))).add_(cfg_.eps);
+    params_.addcdiv_(m_, denom, -lr / (1.0 - std::pow(cfg_.beta1, t)));
+  }
+
+  OptimizerConfig cfg_;
+  double weight_decay_;
+  Tensor params_, grads_, m_, v_;
+  int64_t steps_ = 0;
+};
+
+// Learning rate at (1-based) epoch `epoch`, batch `batch` of `per_epoch`, for `total` epochs.
+double learning_rate(const PipelineConfig& c, int64_t epoch, int64_t batch, int64_t per_epoch, int64_t total) {
+  const double base = c.optimizer.lr;
+  const auto& s = c.schedule;
+  const int64_t t = (epoch - 1) * per_epoch + batch;
+  const int64_t warm = int64_t{s.warmup_epochs} * per_epoch;
+  if (t < warm) return base * static_cast<double>(t + 1) / static_cast<double>(warm);
+  switch (s.type) {
+    case ScheduleType::kNone: return base;
+    case ScheduleType::kStep: {
+      const int64_t k = std::max<int64_t>(0, epoch - 1 - s.warmup_epochs) / s.step_size;
+      return base * std::pow(s.gamma, static_cast<double>(k));
+    }
+    case ScheduleType::kCosine: {
+      const int64_t span = std::max<int64_t>(1, total * per_epoch - warm);
+      const double progress = std::min(1.0, static_cast<double>(t - warm) / static_cast<double>(span));
+      return s.min_lr + (base - s.min_lr) * 0.5 * (1.0 + std::cos(std::numbers::pi * progress));
+    }
+  }
+  return base;
+}
+
+struct DeviceData {
+  Tensor x, y;
+  int64_t rows = 0;
+};
+
+// Wraps a split's buffers without copying on CPU (the Dataset outlives the trial's tensors).
+DeviceData to_device(const Dataset& ds, const Split& s, torch::Device device) {
+  DeviceData d;
+  d.rows = s.rows;
+  std::vector<int64_t> shape = {s.rows};
+  shape.insert(shape.end(), ds.input_shape.begin(), ds.input_shape.end());
+  d.x = torch::from_blob(const_cast<float*>(s.x.data()), shape, torch::kFloat32);
+  if (ds.task == TaskKind::kClassification)
+    d.y = torch::from_blob(const_cast<int64_t*>(s.labels.data()), {s.rows}, torch::kInt64);
+  else
+    d.y = torch::from_blob(const_cast<float*>(s.values.data()), {s.rows}, torch::kFloat32);
+  if (!device.is_cpu()) {
+    d.x = d.x.to(device);
+    d.y = d.y.to(device);
+  }
+  return d;
+}
+
+class Loss {
+ public:
+  Loss(LossType type, double delta) : type_(type), delta_(delta) {}
+  [[nodiscard]] Tensor operator()(const Tensor& out, const Tensor& y, bool sum = false) const {
+    const auto reduction = sum ? at::Reduction::Sum : at::Reduction::Mean;
+    switch (type_) {
+      case LossType::kCrossEntropy: return at::cross_entropy_loss(out, y, {}, reduction);
+      case LossType::kMse: return at::mse_loss(out.squeeze(1), y, reduction);
+      case LossType::kHuber: return at::huber_loss(out.squeeze(1), y, reduction, delta_);
+    }
+    return {};
+  }
+
+ private:
+  LossType type_;
+  double delta_;
+};
+
+std::string fmt(double v) { return json(v).dump(); }
+
+class Trial {
+ public:
+  Trial(const TrainRequest& req, PipelineConfig cfg, std::shared_ptr<const Dataset> ds)
+      : req_(req),
+        cfg_(std::move(cfg)),
+        ds_(std::move(ds)),
+        device_(torch::kCPU),
+        gen_(detail::make_generator(req.seed)),
+        loss_(cfg_.loss.value_or(ds_->task == TaskKind::kClassification ? LossType::kCrossEntropy : LossType::kMse),
+              cfg_.huber_delta) {
+    if (req.gpu && torch::cuda::is_available()) device_ = torch::Device(torch::kCUDA, static_cast<int8_t>(*req.gpu));
+    layers_ = detail::describe_model(cfg_.model, ds_->input_shape, ds_->outputs);
+    model_ = detail::build_sequential(layers_, gen_);
+    model_->to(device_);
+    std::vector<Tensor> params;
+    for (const auto& p : model_->parameters()) params.push_back(p);
+    optim_ = std::make_unique<FlatOptimizer>(params, cfg_.optimizer, device_);
+    train_ = to_device(*ds_, ds_->train, device_);
+    valid_ = to_device(*ds_, ds_->validation, device_);
+    total_epochs_ = req.max_epochs.value_or(cfg_.epochs);
+    per_epoch_ = (train_.rows + cfg_.batch_size - 1) / cfg_.batch_size;
+  }
+
+  TrainResult run(const EpochHook& on_epoch, const std::function<bool()>& stop_requested) {
+    int64_t epoch = req_.start_epoch;
+    if (req_.resume_checkpoint) epoch = load_checkpoint(*req_.resume_checkpoint);
+    std::optional<int64_t> pause_at = req_.pause_at;
+    json last;
+    if (!history_.empty()) last = history_.back();
+    while (epoch < total_epochs_) {
+      if (stop_requested && stop_requested()) return paused(epoch);
+      ++epoch;
+      last = train_epoch(epoch);
+      history_.push_back(last);
+      const EpochVerdict verdict = on_epoch ? on_epoch(epoch, last) : EpochVerdict{};
+      if (verdict.action == EpochAction::kPrune) {
+        TrainResult r;
+        r.kind = TrainResult::Kind::kPruned;
+        r.metrics = last;
+        r.last_epoch = epoch;
+        return r;
+      }
+      if (verdict.next_pause) pause_at = verdict.next_pause;
+      if (verdict.action == EpochAction::kPause || (pause_at && epoch == *pause_at)) return paused(epoch);
+    }
+    if (last.is_null()) last = evaluate_epoch_metrics(0.0, epoch);
+    return complete(last, epoch);
+  }
+
+ private:
+  json train_epoch(int64_t epoch) {
+    const auto t0 = std::chrono::steady_clock::now();
+    model_->train();
+    Tensor perm = torch::randperm(train_.rows, gen_, torch::TensorOptions().dtype(torch::kInt64));
+    if (!device_.is_cpu()) perm = perm.to(device_);
+    const Tensor xs = train_.x.index_select(0, perm);
+    const Tensor ys = train_.y.index_select(0, perm);
+    Tensor loss_sum = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(device_));
+    double lr = cfg_.optimizer.lr;
+    for (int64_t b = 0; b < per_epoch_; ++b) {
+      const int64_t start = b * cfg_.batch_size;
+      const int64_t len = std::min<int64_t>(cfg_.batch_size, train_.rows - start);
+      const Tensor xb = xs.narrow(0, start, len);
+      const Tensor yb = ys.narrow(0, start, len);
+      optim_->zero_grad();
+      const Tensor out = model_->forward(xb);
+      const Tensor loss = loss_(out, yb);
+      loss.backward();
+      lr = learning_rate(cfg_, epoch, b, per_epoch_, total_epochs_);
+      optim_->step(lr);
+      torch::NoGradGuard no_grad;
+      loss_sum.add_(loss.detach(), static_cast<double>(len));
+    }
+    const double train_loss = loss_sum.item<double>() / static_cast<double>(train_.rows);
+    if (!std::isfinite(train_loss))
+      throw TrialFailure{"training diverged: train_loss is " + fmt(train_loss) + " at epoch " +
+                         std::to_string(epoch) + " (learning rate " + fmt(lr) + ")"};
+    json m = evaluate_epoch_metrics(train_loss, epoch);
+    m["lr"] = lr;
+    m["time_s"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return m;
+  }
+
+  json evaluate_epoch_metrics(double train_loss, int64_t epoch) {
+    json m = evaluate(valid_);
+    const double val_loss = m["val_loss"].get<double>();
+    if (!std::isfinite(val_loss))
+      throw TrialFailure{"training diverged: val_loss is " + fmt(val_loss) + " at epoch " + std::to_string(epoch)};
+    m["train_loss"] = train_loss;
+    return m;
+  }
+
+  // Metrics of the model on `d`, in eval mode, in large batches, without autograd.
+  json evaluate(const DeviceData& d) {
+    torch::NoGradGuard no_grad;
+    model_->eval();
+    const bool classification = ds_->task == TaskKind::kClassification;
+    const int64_t k = ds_->outputs;
+    Tensor outputs = torch::empty({d.rows, classification ? k : 1}, torch::kFloat32);
+    double loss_sum = 0.0;
+    for (int64_t start = 0; start < d.rows; start += cfg_.eval_batch_size) {
+      const int64_t len = std::min<int64_t>(cfg_.eval_batch_size, d.rows - start);
+      const Tensor out = model_->forward(d.x.narrow(0, start, len));
+      loss_sum += loss_(out, d.y.narrow(0, start, len), true).item<double>();
+      const Tensor host = classification ? torch::softmax(out, 1).cpu() : out.cpu();
+      outputs.narrow(0, start, len).copy_(host);
+    }
+    model_->train();
+    json m;
+    if (classification) {
+      const Tensor labels = d.y.cpu().contiguous();
+      m = classification_metrics(outputs.data_ptr<float>(), d.rows, k, labels.data_ptr<int64_t>());
+    } else {
+      const Tensor truth = d.y.cpu().contiguous();
+      m = regression_metrics(outputs.data_ptr<float>(), truth.data_ptr<float>(), d.rows, ds_->target.mean,
+                             ds_->target.scale);
+    }
+    m["val_loss"] = loss_sum / static_cast<double>(d.rows);
+    return m;
+  }
+
+  // ---- checkpoints ----
+
+  json meta(int64_t epoch) const {
+    return {{"format", "hypertune-checkpoint"},
+            {"version", 1},
+            {"epoch", epoch},
+            {"optimizer_steps", optim_->steps()},
+            {"layers", layers_},
+            {"dataset", ds_->key},
+            {"history", history_}};
+  }
+
+  TrainResult paused(int64_t epoch) {
+    if (req_.checkpoint_dir.empty())
+      throw TrialFailure{"asked to pause at epoch " + std::to_string(epoch) + " but the trial has no checkpoint_dir"};
+    c10::Dict<std::string, Tensor> d;
+    for (const auto& [name, t] : detail::state_dict(*model_)) d.insert("model." + name, t.detach().cpu().clone());
+    optim_->save(d);
+    d.insert("generator", gen_.get_state());
+    const std::string text = meta(epoch).dump();
+    d.insert("meta", torch::from_blob(const_cast<char*>(text.data()), {static_cast<int64_t>(text.size())}, torch::kUInt8)
+                         .clone());
+    fs::create_directories(req_.checkpoint_dir);
+    const std::string path = (fs::path(req_.checkpoint_dir) / "checkpoint.pt").string();
+    write_bytes_atomic(path, torch::pickle_save(d));
+    TrainResult r;
+    r.kind = TrainResult::Kind::kPaused;
+    r.checkpoint = path;
+    r.metrics = history_.empty() ? json::object() : history_.back();
+    r.last_epoch = epoch;
+    return r;
+  }
+
+  int64_t load_checkpoint(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw TrialFailure{"cannot open checkpoint '" + path + "'"};
+    std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::map<std::string, Tensor> d;
+    try {
+      const auto dict = torch::pickle_load(bytes).toGenericDict();
+      for (const auto& e : dict) d.emplace(e.key().toStringRef(), e.value().toTensor());
+    } catch (const c10::Error& e) {
+      throw TrialFailure{"checkpoint '" + path + "' is unreadable: " + e.what_without_backtrace()};
+    }
+    const auto mit = d.find("meta");
+    if (mit == d.end()) throw TrialFailure{"checkpoint '" + path + "' has no meta record"};
+    const Tensor raw = mit->second.contiguous();
+    const json m = json::parse(std::string(static_cast<const char*>(raw.data_ptr()), static_cast<size_t>(raw.numel())));
+    if (m.at("layers") != layers_)
+      throw TrialFailure{"checkpoint '" + path + "' was written for a different model: " + m.at("layers").dump()};
+    const int64_t epoch = m.at("epoch").get<int64_t>();
+    if (req_.start_epoch > 0 && req_.start_epoch != epoch)
+      throw TrialFailure{"checkpoint '" + path + "' is at epoch " + std::to_string(epoch) + ", the trial expects " +
+                         std::to_string(req_.start_epoch)};
+    torch::NoGradGuard no_grad;
+    for (auto& [name, t] : detail::state_dict(*model_)) {
+      const auto it = d.find("model." + name);
+      if (it == d.end() || it->second.sizes() != t.sizes())
+        throw TrialFailure{"checkpoint '" + path + "' lacks a matching tensor for '" + name + "'"};
+      t.copy_(it->second);
+    }
+    optim_->load(d, m.at("optimizer_steps").get<int64_t>());
+    const auto git = d.find("generator");
+    if (git == d.end()) throw TrialFailure{"checkpoint '" + path + "' has no generator state"};
+    gen_.set_state(git->second);
+    for (const auto& h : m.at("history")) history_.push_back(h);
+    return epoch;
+  }
+
+  // ---- export ----
+
+  TrainResult complete(json metrics, int64_t epoch) {
+    if (ds_->test) {
+      const DeviceData test = to_device(*ds_, *ds_->test, device_);
+      json t = evaluate(test);
+      for (const auto& [k, v] : t.items()) metrics[k == "val_loss" ? "test_loss" : "test_" + k] = v;
+    }
+    TrainResult r;
+    r.kind = TrainResult::Kind::kComplete;
+    r.metrics = metrics;
+    r.last_epoch = epoch;
+    if (!req_.checkpoint_dir.empty()) {
+      const fs::path dir = fs::path(req_.checkpoint_dir) / "model";
+      fs::create_directories(dir);
+      c10::Dict<std::string, Tensor> weights;
+      for (const auto& [name, t] : detail::state_dict(*model_)) weights.insert(name, t.detach().cpu().contiguous().clone());
+      write_bytes_atomic((dir / "weights.pt").string(), torch::pickle_save(weights));
+      json model = {{"format", "hypertune-model"},
+                    {"version", 1},
+                    {"task", to_string(ds_->task)},
+                    {"input_shape", ds_->input_shape},
+                    {"outputs", ds_->outputs},
+                    {"layers", layers_},
+                    {"loss", to_string(cfg_.loss.value_or(ds_->task == TaskKind::kClassification
+                                                              ? LossType::kCrossEntropy
+                                                              : LossType::kMse))},
+                    {"preprocessing", ds_->preprocessing},
+                    {"target", to_json(ds_->target)},
+                    {"seed", req_.seed},
+                    {"params", req_.params},
+                    {"epochs", epoch}};
+      write_text_atomic((dir / "model.json").string(), model.dump(2) + "\n");
+      json summary = {{"final", metrics}, {"epochs", epoch}, {"history", history_},
+                      {"dropped_missing_target", ds_->dropped_missing_target}};
+      write_text_atomic((dir / "metrics.json").string(), summary.dump(2) + "\n");
+      r.model_dir = dir.string();
+    }
+    return r;
+  }
+
+  const TrainRequest& req_;
+  PipelineConfig cfg_;
+  std::shared_ptr<const Dataset> ds_;
+  torch::Device device_;
+  at::Generator gen_;
+  Loss loss_;
+  json layers_;
+  torch::nn::Sequential model_{nullptr};
+  std::unique_ptr<FlatOptimizer> optim_;
+  DeviceData train_, valid_;
+  int64_t total_epochs_ = 0;
+  int64_t per_epoch_ = 0;
+  std::vector<json> history_;
+};
+
+bool is_out_of_memory(const std::string& what) {
+  return what.find("out of memory") != std::string::npos || what.find("DefaultCPUAllocator: can't allocate") != std::string::npos;
+}
+
+TrainResult failed(std::string why, int64_t epoch = 0) {
+  TrainResult r;
+  r.kind = TrainResult::Kind::kFailed;
+  r.error = std::move(why);
+  r.last_epoch = epoch;
+  return r;
+}
+
+}  // namespace
+
+TrainResult train(const TrainRequest& request, const EpochHook& on_epoch,
+                  const std::function<bool()>& stop_requested) {
+  try {
+    at::set_num_threads(std::max(1, request.threads));
+    const json section = substitute_params(request.pipeline, request.params);
+    PipelineConfig cfg = parse_pipeline(section, request.base_dir);
+    const int64_t total = request.max_epochs.value_or(cfg.epochs);
+    if (total < 1) return failed("max_epochs must be >= 1, got " + std::to_string(total));
+    std::shared_ptr<const Dataset> ds = load_dataset(cfg.data, cfg.task);
+    const auto names = metric_names(ds->task, ds->outputs == 2);
+    if (std::find(names.begin(), names.end(), request.metric) == names.end()) {
+      std::string list;
+      for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+      return failed("objective metric '" + request.metric + "' is not reported by this " + to_string(ds->task) +
+                    " pipeline; it reports: " + list);
+    }
+    if (cfg.loss) {
+      const bool classification = ds->task == TaskKind::kClassification;
+      if (classification != (*cfg.loss == LossType::kCrossEntropy))
+        return failed(std::string("trial.pipeline.loss: ") + to_string(*cfg.loss) + " does not fit the " +
+                      to_string(ds->task) + " task of this data");
+    }
+    Trial trial(request, std::move(cfg), std::move(ds));
+    return trial.run(on_epoch, stop_requested);
+  } catch (const TrialFailure& f) {
+    return failed(f.reason);
+  } catch (const Error& e) {
+    return failed(e.what());
+  } catch (const c10::Error& e) {
+    const std::string what = e.what_without_backtrace();
+    return failed(is_out_of_memory(what) ? "out of memory: " + what : "LibTorch error: " + what);
+  } catch (const std::bad_alloc&) {
+    return failed("out of memory (host allocation failed)");
+  } catch (const std::exception& e) {
+    return failed(std::string("unexpected error: ") + e.what());
+  }
+}
+
+}  // namespace hypertune::pipelines
