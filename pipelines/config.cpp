@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <limits>
 #include <utility>
@@ -181,8 +182,9 @@ class Reader {
     const bool above = hi_open ? !(d < hi) : !(d <= hi);
     if (!std::isfinite(d) || below || above) {
       auto fmt = [](double x) {
-        if (std::isinf(x)) return std::string(x > 0 ? "inf" : "-inf");
-        return json(x).dump();
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%g", x);
+        return std::string(buf);
       };
       issue(p, std::string("expected a number in ") + (lo_open ? "(" : "[") + fmt(lo) + ", " +
                    fmt(hi) + (hi_open ? ")" : "]") + ", got " + v->dump());

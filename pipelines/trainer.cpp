@@ -252,6 +252,8 @@ class Trial {
     valid_ = to_device(*ds_, ds_->validation, device_);
     total_epochs_ = req.max_epochs.value_or(cfg_.epochs);
     per_epoch_ = (train_.rows + cfg_.batch_size - 1) / cfg_.batch_size;
+    // A last batch of one row breaks batch norm in training mode: it joins the batch before.
+    if (per_epoch_ > 1 && train_.rows % cfg_.batch_size == 1) --per_epoch_;
   }
 
   TrainResult run(const EpochHook& on_epoch, const std::function<bool()>& stop_requested) {
@@ -292,7 +294,7 @@ class Trial {
     double lr = cfg_.optimizer.lr;
     for (int64_t b = 0; b < per_epoch_; ++b) {
       const int64_t start = b * cfg_.batch_size;
-      const int64_t len = std::min<int64_t>(cfg_.batch_size, train_.rows - start);
+      const int64_t len = b + 1 == per_epoch_ ? train_.rows - start : cfg_.batch_size;
       const Tensor xb = xs.narrow(0, start, len);
       const Tensor yb = ys.narrow(0, start, len);
       optim_->zero_grad();
