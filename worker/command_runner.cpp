@@ -20,7 +20,7 @@ using nlohmann::json;
 using std::chrono::milliseconds;
 
 constexpr std::string_view kReportPrefix = "@hypertune";
-constexpr std::array<std::string_view, 6> kTrialKeys = {"command", "env",        "timeout",
+constexpr std::array<std::string_view, 6> kTrialKeys = {"command",      "env",        "timeout",
                                                         "grace_period", "checkpoint", "steps"};
 // How long output is still collected after the command exited; only a descendant that left the
 // process group (setsid) can hold the pipes open that long.
@@ -48,7 +48,8 @@ std::optional<int64_t> as_integer(const json& v) {
   if (v.is_number_integer()) return v.get<int64_t>();
   if (v.is_number_float()) {
     const double d = v.get<double>();
-    if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9e15) return static_cast<int64_t>(d);
+    if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9e15)
+      return static_cast<int64_t>(d);
   }
   return std::nullopt;
 }
@@ -66,7 +67,8 @@ std::string expand(std::string_view arg, const std::string& where, Lookup&& look
     if (c == '{' && !doubled) {
       const size_t close = arg.find('}', i + 1);
       if (close == std::string_view::npos) {
-        throw ConfigError(where, "unclosed '{' in " + quote_text(arg) + " (write '{{' for a literal brace)");
+        throw ConfigError(
+            where, "unclosed '{' in " + quote_text(arg) + " (write '{{' for a literal brace)");
       }
       const std::string_view name = arg.substr(i + 1, close - i - 1);
       if (name.empty() || name.find('{') != std::string_view::npos) {
@@ -76,8 +78,8 @@ std::string expand(std::string_view arg, const std::string& where, Lookup&& look
       out += lookup(name);
       i = close;
     } else if (c == '}' && !doubled) {
-      throw ConfigError(where,
-                        "unmatched '}' in " + quote_text(arg) + " (write '}}' for a literal brace)");
+      throw ConfigError(
+          where, "unmatched '}' in " + quote_text(arg) + " (write '}}' for a literal brace)");
     } else {
       out += c;
       if (doubled) ++i;
@@ -114,13 +116,12 @@ class CommandSession {
       }
       milliseconds slice = options_.poll_interval;
       if (trial_.timeout) {
-        const auto left =
-            std::chrono::ceil<milliseconds>(started + *trial_.timeout - Clock::now());
+        const auto left = std::chrono::ceil<milliseconds>(started + *trial_.timeout - Clock::now());
         if (left.count() <= 0) {
           proc_.terminate(trial_.grace_period);
-          return TrialOutcome::failed("timed out after " + format_duration(*trial_.timeout) +
-                                          " (trial.timeout)" + tail(),
-                                      last_step_);
+          return TrialOutcome::failed(
+              "timed out after " + format_duration(*trial_.timeout) + " (trial.timeout)" + tail(),
+              last_step_);
         }
         slice = std::min(slice, left);
       }
@@ -145,9 +146,9 @@ class CommandSession {
       }
     }
     if (!status.success()) {
-      return TrialOutcome::failed("command " + quote_text(spec_argv0()) + " failed with " +
-                                      status.describe() + tail(),
-                                  last_step_);
+      return TrialOutcome::failed(
+          "command " + quote_text(spec_argv0()) + " failed with " + status.describe() + tail(),
+          last_step_);
     }
     if (final_) return TrialOutcome::complete(std::move(*final_), last_step_);
     if (last_report_) {
@@ -155,10 +156,11 @@ class CommandSession {
       metrics.erase("step");
       return TrialOutcome::complete(std::move(metrics), last_step_);
     }
-    return TrialOutcome::failed(
-        "command " + quote_text(spec_argv0()) + " exited with status 0 without reporting: it must print '" +
-            std::string(kReportPrefix) + " {\"" + spec_.metric + "\": <number>}'" + tail(),
-        last_step_);
+    return TrialOutcome::failed("command " + quote_text(spec_argv0()) +
+                                    " exited with status 0 without reporting: it must print '" +
+                                    std::string(kReportPrefix) + " {\"" + spec_.metric +
+                                    "\": <number>}'" + tail(),
+                                last_step_);
   }
 
   std::optional<TrialOutcome> on_line(const OutputLine& line) {
@@ -170,8 +172,8 @@ class CommandSession {
     ++stdout_lines_;
     const std::string_view text = line.text;
     const bool report = text.starts_with(kReportPrefix) &&
-                        (text.size() == kReportPrefix.size() ||
-                         text[kReportPrefix.size()] == ' ' || text[kReportPrefix.size()] == '\t');
+                        (text.size() == kReportPrefix.size() || text[kReportPrefix.size()] == ' ' ||
+                         text[kReportPrefix.size()] == '\t');
     if (!report) {
       remember(stdout_tail_, line.text);
       if (options_.log) options_.log(spec_.number, line.stream, line.text);
@@ -190,8 +192,8 @@ class CommandSession {
     if (!obj.is_object()) return bad_line(line, "expected a JSON object after '@hypertune'");
     const auto metric = obj.find(spec_.metric);
     if (metric == obj.end() || !metric->is_number() || !std::isfinite(metric->get<double>())) {
-      return bad_line(line, "the objective metric '" + spec_.metric +
-                                "' is missing or not a finite number");
+      return bad_line(
+          line, "the objective metric '" + spec_.metric + "' is missing or not a finite number");
     }
     const auto step_it = obj.find("step");
     if (step_it == obj.end()) {
@@ -225,9 +227,9 @@ class CommandSession {
     }
     const std::string& dir = spec_.checkpoint_dir;
     if (dir.empty()) {
-      return TrialOutcome::failed(
-          "cannot pause at step " + std::to_string(step) + ": the trial has no checkpoint directory",
-          step);
+      return TrialOutcome::failed("cannot pause at step " + std::to_string(step) +
+                                      ": the trial has no checkpoint directory",
+                                  step);
     }
     std::error_code ec;
     const bool empty = std::filesystem::is_empty(dir, ec);
@@ -296,7 +298,8 @@ std::vector<std::string> child_environment(const TrialSpec& spec, const CommandT
   if (const auto max_steps = spec.max_steps ? spec.max_steps : trial.steps) {
     env.push_back("HYPERTUNE_MAX_STEPS=" + std::to_string(*max_steps));
   }
-  if (!spec.checkpoint_dir.empty()) env.push_back("HYPERTUNE_CHECKPOINT_DIR=" + spec.checkpoint_dir);
+  if (!spec.checkpoint_dir.empty())
+    env.push_back("HYPERTUNE_CHECKPOINT_DIR=" + spec.checkpoint_dir);
   if (spec.resume_checkpoint) {
     env.push_back("HYPERTUNE_RESUME_FROM=" + *spec.resume_checkpoint);
     env.push_back("HYPERTUNE_START_STEP=" + std::to_string(spec.start_step));
@@ -334,8 +337,10 @@ std::string substitute_params(std::string_view arg, const json& params, const st
 
 std::chrono::milliseconds parse_duration(const json& value, const std::string& where) {
   const auto bad = [&](const std::string& got) {
-    return ConfigError(where, "expected a duration such as 30s, 1.5m, 200ms, 1h30m or a number of "
-                              "seconds, got " + got);
+    return ConfigError(where,
+                       "expected a duration such as 30s, 1.5m, 200ms, 1h30m or a number of "
+                       "seconds, got " +
+                           got);
   };
   double total_ms = 0.0;
   if (value.is_number()) {
@@ -389,7 +394,8 @@ CommandTrial CommandTrial::parse(const json& trial, const std::string& where) {
     if (std::find(kTrialKeys.begin(), kTrialKeys.end(), key) == kTrialKeys.end()) {
       std::string known;
       for (const auto k : kTrialKeys) known += (known.empty() ? "" : ", ") + std::string(k);
-      throw ConfigError(where + "." + key, "unknown key for a command trial (known: " + known + ")");
+      throw ConfigError(where + "." + key,
+                        "unknown key for a command trial (known: " + known + ")");
     }
   }
   CommandTrial out;
@@ -399,9 +405,10 @@ CommandTrial CommandTrial::parse(const json& trial, const std::string& where) {
     throw ConfigError(cwhere, "missing: a command trial needs the program and its arguments");
   }
   if (command->is_string()) {
-    throw ConfigError(cwhere, "expected a list of arguments such as [python3, train.py, \"{lr}\"] "
-                              "(no shell is used), got the string " +
-                                  quote_text(command->get<std::string>()));
+    throw ConfigError(cwhere,
+                      "expected a list of arguments such as [python3, train.py, \"{lr}\"] "
+                      "(no shell is used), got the string " +
+                          quote_text(command->get<std::string>()));
   }
   if (!command->is_array() || command->empty()) {
     throw ConfigError(cwhere, "expected a non-empty list of arguments, got " + command->dump());

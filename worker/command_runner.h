@@ -39,18 +39,18 @@ namespace hypertune::worker {
 
 // The variables the runner sets for the child; trial.env may not set them.
 inline constexpr std::array<std::string_view, 8> kReservedEnv = {
-    "HYPERTUNE_PARAMS",         "HYPERTUNE_TRIAL",       "HYPERTUNE_SEED",
-    "HYPERTUNE_METRIC",         "HYPERTUNE_MAX_STEPS",   "HYPERTUNE_CHECKPOINT_DIR",
-    "HYPERTUNE_RESUME_FROM",    "HYPERTUNE_START_STEP"};
+    "HYPERTUNE_PARAMS",      "HYPERTUNE_TRIAL",     "HYPERTUNE_SEED",
+    "HYPERTUNE_METRIC",      "HYPERTUNE_MAX_STEPS", "HYPERTUNE_CHECKPOINT_DIR",
+    "HYPERTUNE_RESUME_FROM", "HYPERTUNE_START_STEP"};
 
 // The `trial:` section of a command trial, checked.
 struct CommandTrial {
-  std::vector<std::string> command;                        // argument templates
-  std::vector<std::pair<std::string, std::string>> env;    // added to the environment, in order
-  std::optional<std::chrono::milliseconds> timeout;        // none: no limit
-  std::chrono::milliseconds grace_period{10000};           // SIGTERM -> SIGKILL delay
-  bool checkpoint = false;                                 // the command saves/loads checkpoints
-  std::optional<int64_t> steps;                            // steps a full run takes, if known
+  std::vector<std::string> command;                      // argument templates
+  std::vector<std::pair<std::string, std::string>> env;  // added to the environment, in order
+  std::optional<std::chrono::milliseconds> timeout;      // none: no limit
+  std::chrono::milliseconds grace_period{10000};         // SIGTERM -> SIGKILL delay
+  bool checkpoint = false;                               // the command saves/loads checkpoints
+  std::optional<int64_t> steps;                          // steps a full run takes, if known
 
   // Throws ConfigError naming the key below `where` ("trial.command[2]", "trial.timeout") for an
   // unknown key, a missing or mistyped value, or a malformed placeholder.
@@ -78,8 +78,8 @@ struct CommandRunnerOptions {
   // Receives every stdout line that is not an @hypertune line and every stderr line, on the
   // thread that runs the trial. Empty: such lines are kept only for error messages.
   std::function<void(int64_t trial, Stream stream, std::string_view line)> log;
-  size_t tail_lines = 20;                          // stderr lines kept for failure reasons
-  std::chrono::milliseconds poll_interval{50};     // stop_requested() / timeout check period
+  size_t tail_lines = 20;                       // stderr lines kept for failure reasons
+  std::chrono::milliseconds poll_interval{50};  // stop_requested() / timeout check period
 };
 
 class CommandRunner final : public TrialRunner {

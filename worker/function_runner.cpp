@@ -36,7 +36,7 @@ std::optional<int64_t> x_index(const std::string& name) {
   return index;
 }
 
-// The step recorded by a checkpoint this runner wrote, or why it cannot be used.
+// Why a checkpoint this runner wrote cannot be resumed from, if it cannot.
 std::optional<std::string> check_checkpoint(const std::string& where, const TrialSpec& spec,
                                             const search::TestFunction& fn) {
   fs::path path = where;
@@ -57,10 +57,13 @@ std::optional<std::string> check_checkpoint(const std::string& where, const Tria
     return "checkpoint '" + path.string() + "' belongs to function '" +
            doc.value("function", std::string()) + "', not '" + fn.name + "'";
   }
+  // An earlier step is fine: a resumed trial that was stopped again resumes after its last
+  // report with the checkpoint of its last pause, and the values depend on the step alone.
   const auto step = doc["step"].get<int64_t>();
-  if (step != spec.start_step) {
+  if (step > spec.start_step) {
     return "checkpoint '" + path.string() + "' records step " + std::to_string(step) +
-           " but the trial resumes after step " + std::to_string(spec.start_step);
+           ", later than the step the trial resumes after (" + std::to_string(spec.start_step) +
+           ")";
   }
   return std::nullopt;
 }
@@ -69,7 +72,8 @@ std::optional<std::string> check_checkpoint(const std::string& where, const Tria
 std::optional<std::string> write_checkpoint(const TrialSpec& spec, const search::TestFunction& fn,
                                             int64_t step, std::string& error) {
   if (spec.checkpoint_dir.empty()) {
-    error = "cannot pause at step " + std::to_string(step) + ": the trial has no checkpoint directory";
+    error =
+        "cannot pause at step " + std::to_string(step) + ": the trial has no checkpoint directory";
     return std::nullopt;
   }
   const fs::path dir = spec.checkpoint_dir;
@@ -112,9 +116,9 @@ FunctionTrial FunctionTrial::parse(const json& trial, const std::string& where) 
   FunctionTrial out;
   const auto name = trial.find("function");
   if (name == trial.end() || !name->is_string()) {
-    throw ConfigError(where + ".function",
-                      name == trial.end() ? std::string("missing: name a test function")
-                                          : "expected a function name, got " + name->dump());
+    throw ConfigError(where + ".function", name == trial.end()
+                                               ? std::string("missing: name a test function")
+                                               : "expected a function name, got " + name->dump());
   }
   out.function = search::find_test_function(name->get<std::string>());
   if (out.function == nullptr) {
@@ -123,8 +127,9 @@ FunctionTrial FunctionTrial::parse(const json& trial, const std::string& where) 
                                                ")");
   }
   if (const auto s = trial.find("steps"); s != trial.end()) {
-    const bool integral = s->is_number_integer() ||
-                          (s->is_number_float() && s->get<double>() == std::floor(s->get<double>()));
+    const bool integral =
+        s->is_number_integer() ||
+        (s->is_number_float() && s->get<double>() == std::floor(s->get<double>()));
     if (!integral || s->get<double>() < 1) {
       throw ConfigError(where + ".steps", "expected an integer >= 1, got " + s->dump());
     }
@@ -132,8 +137,10 @@ FunctionTrial FunctionTrial::parse(const json& trial, const std::string& where) 
   }
   if (const auto n = trial.find("noise"); n != trial.end()) {
     if (!n->is_number() || !std::isfinite(n->get<double>()) || n->get<double>() < 0) {
-      throw ConfigError(where + ".noise", "expected a number >= 0 (the noise's standard "
-                                          "deviation), got " + n->dump());
+      throw ConfigError(where + ".noise",
+                        "expected a number >= 0 (the noise's standard "
+                        "deviation), got " +
+                            n->dump());
     }
     out.noise = n->get<double>();
   }
@@ -157,13 +164,15 @@ std::vector<double> function_arguments(const search::TestFunction& fn, const jso
   // Indices are distinct and >= 1, so they are exactly 1..d when the largest is d.
   if (d == 0 || by_index.rbegin()->first != d) {
     std::vector<std::string> names;
-    for (const auto& [i, v] : by_index) names.push_back("x" + std::to_string(i));
+    for (const auto& [i, v] : by_index)
+      names.push_back(std::string(1, 'x').append(std::to_string(i)));
     throw ConfigError("params", "expected parameters x1..xd without gaps, got " +
                                     (names.empty() ? std::string("none") : join(names)));
   }
   if (fn.dim != 0 && d != fn.dim) {
-    throw ConfigError("params", fn.name + " takes " + std::to_string(fn.dim) + " parameters (x1..x" +
-                                    std::to_string(fn.dim) + "), got " + std::to_string(d));
+    throw ConfigError("params", fn.name + " takes " + std::to_string(fn.dim) +
+                                    " parameters (x1..x" + std::to_string(fn.dim) + "), got " +
+                                    std::to_string(d));
   }
   if (fn.dim == 0 && d < 2) {
     throw ConfigError("params", fn.name + " takes 2 or more parameters, got " + std::to_string(d));

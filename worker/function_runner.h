@@ -11,8 +11,9 @@
 //  * noise s > 0 adds s * N(0, 1), drawn from search::Rng seeded by (spec.seed, step): the same
 //    trial and step always get the same value, wherever and however often it runs.
 //  * Pausing (verdict kPause, or reaching spec.pause_at / a verdict's next_pause) writes
-//    kCheckpointFile into spec.checkpoint_dir recording the step; resuming reads it back and
-//    checks that it records spec.start_step.
+//    kCheckpointFile into spec.checkpoint_dir recording the step; resuming reads it back,
+//    checks that it belongs to this function and records no step after spec.start_step, and
+//    continues after spec.start_step.
 //  * Unknown function, wrong number or names of parameters, a bad trial section: kFailed with
 //    the reason. run() does not throw.
 // Not here: evaluation of the functions (search/functions.h).

@@ -172,11 +172,9 @@ std::vector<std::string> current_environment() {
 Subprocess::Started Subprocess::start(const SubprocessOptions& options) {
   if (options.argv.empty()) return {std::nullopt, "empty command line"};
   std::string searched;
-  const auto program =
-      resolve_program(options.argv[0], options.env, options.work_dir, searched);
+  const auto program = resolve_program(options.argv[0], options.env, options.work_dir, searched);
   if (!program) {
-    return {std::nullopt,
-            "command '" + options.argv[0] + "' not found in PATH (" + searched + ")"};
+    return {std::nullopt, "command '" + options.argv[0] + "' not found in PATH (" + searched + ")"};
   }
 
   // Everything the child needs is prepared before fork: it must not allocate.
@@ -386,7 +384,8 @@ ExitStatus Subprocess::terminate(std::chrono::milliseconds grace) {
   const auto deadline = Clock::now() + grace;
   // Keep reading while waiting: a child blocked on a full pipe could not act on SIGTERM.
   while (!leader_exited()) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     if (left.count() <= 0) break;
     const auto slice = std::min(left, std::chrono::milliseconds(10));
     if (output_open()) {

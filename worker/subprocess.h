@@ -101,7 +101,7 @@ class Subprocess {
   pid_t pid_ = -1;
   Pipe out_;
   Pipe err_;
-  std::vector<OutputLine> pending_;    // read while terminate() waited
+  std::vector<OutputLine> pending_;   // read while terminate() waited
   std::optional<ExitStatus> status_;  // set once reaped
 };
 

@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
-
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -73,7 +72,8 @@ bool process_gone(pid_t pid) {
     std::string line;
     if (std::getline(stat, line)) {
       const auto close = line.rfind(')');
-      if (close != std::string::npos && close + 2 < line.size() && line[close + 2] == 'Z') return true;
+      if (close != std::string::npos && close + 2 < line.size() && line[close + 2] == 'Z')
+        return true;
     }
     std::this_thread::sleep_for(milliseconds(10));
   }
@@ -86,8 +86,7 @@ TEST_CASE("command trials get parameters in argv placeholders and the environmen
   TempDir dir("ht-cmd-env");
   ::setenv("HYPERTUNE_RESUME_FROM", "/inherited/by/the/worker", 1);
   ::setenv("HOME_FROM_WORKER", "kept", 1);
-  auto spec = helper_spec({"--echo", "--lr={lr}", "{opt}-{layers}", "{{literal}}", "{flag}",
-                           "{x}"},
+  auto spec = helper_spec({"--echo", "--lr={lr}", "{opt}-{layers}", "{{literal}}", "{flag}", "{x}"},
                           dir.path().string());
   spec.params = {{"lr", 0.001}, {"layers", 3}, {"opt", "adam"}, {"flag", true}, {"x", 1e-5}};
   spec.metric = "loss";
@@ -171,16 +170,17 @@ TEST_CASE("command trials that exit 0 without a final line complete with the las
   CHECK(out.last_step == 3);
 
   ScriptedContext silent;
-  const auto nothing = CommandRunner().run(sh_spec("echo just talking", dir.path().string()), silent);
+  const auto nothing =
+      CommandRunner().run(sh_spec("echo just talking", dir.path().string()), silent);
   CHECK(nothing.kind == Kind::kFailed);
-  CHECK_THAT(nothing.error, Catch::Contains("without reporting") &&
-                                Catch::Contains("just talking"));
+  CHECK_THAT(nothing.error,
+             Catch::Contains("without reporting") && Catch::Contains("just talking"));
 }
 
 TEST_CASE("pruning a command trial ends its process group at once", "[runner]") {
   TempDir dir("ht-cmd-prune");
-  auto spec = helper_spec({"--steps", "1000", "--sleep", "0.02", "--grandchild"},
-                          dir.path().string());
+  auto spec =
+      helper_spec({"--steps", "1000", "--sleep", "0.02", "--grandchild"}, dir.path().string());
   spec.trial["grace_period"] = "5s";  // a cooperative command must not need it
   ScriptedContext ctx;
   ctx.on(3, Decision::kPrune);
@@ -226,10 +226,11 @@ TEST_CASE("failed commands report their exit status and the last stderr lines", 
   CHECK_THAT(out.error, !Catch::Contains("err-010"));  // only the last 20 lines
 
   ScriptedContext killed;
-  const auto sig = CommandRunner().run(sh_spec("echo dying >&2; kill -9 $$", dir.path().string()),
-                                       killed);
+  const auto sig =
+      CommandRunner().run(sh_spec("echo dying >&2; kill -9 $$", dir.path().string()), killed);
   CHECK(sig.kind == Kind::kFailed);
-  CHECK_THAT(sig.error, Catch::Contains("killed by signal 9 (SIGKILL)") && Catch::Contains("dying"));
+  CHECK_THAT(sig.error,
+             Catch::Contains("killed by signal 9 (SIGKILL)") && Catch::Contains("dying"));
 }
 
 TEST_CASE("malformed @hypertune lines fail the trial with the line quoted", "[runner]") {
@@ -359,9 +360,12 @@ TEST_CASE("command trial sections are checked with the key path in errors", "[ru
     FAIL("no ConfigError for " << trial.dump());
     return std::string();
   };
-  const auto ok = CommandTrial::parse(
-      {{"command", {"prog", 3, "{x}"}}, {"timeout", "1h30m"}, {"grace_period", 0.5},
-       {"env", {{"A", 1}}}, {"checkpoint", true}, {"steps", 10}});
+  const auto ok = CommandTrial::parse({{"command", {"prog", 3, "{x}"}},
+                                       {"timeout", "1h30m"},
+                                       {"grace_period", 0.5},
+                                       {"env", {{"A", 1}}},
+                                       {"checkpoint", true},
+                                       {"steps", 10}});
   CHECK(ok.command == std::vector<std::string>{"prog", "3", "{x}"});
   CHECK(ok.timeout == milliseconds(5'400'000));
   CHECK(ok.grace_period == milliseconds(500));
@@ -375,16 +379,20 @@ TEST_CASE("command trial sections are checked with the key path in errors", "[ru
   CHECK_THAT(error_of({{"command", json::array()}}), Catch::StartsWith("trial.command:"));
   CHECK_THAT(error_of(json::object()), Catch::StartsWith("trial.command: missing"));
   CHECK_THAT(error_of({{"command", {"a", {{"b", 1}}}}}), Catch::StartsWith("trial.command[1]:"));
-  CHECK_THAT(error_of({{"command", {"a", "{lr"}}}), Catch::StartsWith("trial.command[1]: unclosed"));
-  CHECK_THAT(error_of({{"command", {"a", "b}"}}}), Catch::StartsWith("trial.command[1]: unmatched"));
-  CHECK_THAT(error_of({{"command", {"a", "{}"}}}), Catch::StartsWith("trial.command[1]: malformed"));
+  CHECK_THAT(error_of({{"command", {"a", "{lr"}}}),
+             Catch::StartsWith("trial.command[1]: unclosed"));
+  CHECK_THAT(error_of({{"command", {"a", "b}"}}}),
+             Catch::StartsWith("trial.command[1]: unmatched"));
+  CHECK_THAT(error_of({{"command", {"a", "{}"}}}),
+             Catch::StartsWith("trial.command[1]: malformed"));
   json typo = base;
   typo["grace_priod"] = "1s";
   CHECK_THAT(error_of(typo), Catch::StartsWith("trial.grace_priod: unknown key") &&
                                  Catch::Contains("grace_period"));
   json timeout = base;
   timeout["timeout"] = "10 minutes";
-  CHECK_THAT(error_of(timeout), Catch::StartsWith("trial.timeout:") && Catch::Contains("'10 minutes'"));
+  CHECK_THAT(error_of(timeout),
+             Catch::StartsWith("trial.timeout:") && Catch::Contains("'10 minutes'"));
   timeout["timeout"] = 0;
   CHECK_THAT(error_of(timeout), Catch::StartsWith("trial.timeout: must be positive"));
   json env = base;
@@ -444,17 +452,17 @@ TEST_CASE("missing programs and working directories fail with the cause", "[runn
   spec.trial = {{"command", {"/bin/true"}}};
   spec.work_dir = dir.file("nowhere");
   const auto no_dir = CommandRunner().run(spec, ctx);
-  CHECK_THAT(no_dir.error, Catch::Contains("cannot change to working directory") &&
-                               Catch::Contains("nowhere"));
+  CHECK_THAT(no_dir.error,
+             Catch::Contains("cannot change to working directory") && Catch::Contains("nowhere"));
 
   std::ofstream(dir.file("not-executable")) << "#!/bin/sh\n";
   spec.trial = {{"command", {"./not-executable"}}};
   spec.work_dir = dir.path().string();
-  CHECK_THAT(CommandRunner().run(spec, ctx).error, Catch::Contains("cannot execute './not-executable'"));
+  CHECK_THAT(CommandRunner().run(spec, ctx).error,
+             Catch::Contains("cannot execute './not-executable'"));
 }
 
-TEST_CASE("subprocesses split output into lines and keep an unterminated last line",
-          "[runner]") {
+TEST_CASE("subprocesses split output into lines and keep an unterminated last line", "[runner]") {
   hypertune::worker::SubprocessOptions opts;
   opts.argv = {"/bin/sh", "-c", "printf 'one\\r\\ntwo\\n'; printf 'oops\\n' >&2; printf 'tail'"};
   opts.env = hypertune::worker::current_environment();

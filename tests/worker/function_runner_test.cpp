@@ -29,7 +29,7 @@ using Kind = TrialOutcome::Kind;
 
 json params_of(const std::vector<double>& x) {
   json p = json::object();
-  for (size_t i = 0; i < x.size(); ++i) p["x" + std::to_string(i + 1)] = x[i];
+  for (size_t i = 0; i < x.size(); ++i) p[std::string(1, 'x').append(std::to_string(i + 1))] = x[i];
   return p;
 }
 
@@ -97,7 +97,8 @@ TEST_CASE("function trials report the multi-fidelity curve, which converges to f
   // The bias shrinks like 1/sqrt(step): 20 times smaller at step 400 than at step 1.
   CHECK(gap1 > 1.0);
   CHECK(gap400 == Approx(gap1 / 20.0).epsilon(1e-9));
-  CHECK(out.metrics.at("value").get<double>() == ctx.reports.back().second.at("value").get<double>());
+  CHECK(out.metrics.at("value").get<double>() ==
+        ctx.reports.back().second.at("value").get<double>());
   CHECK(out.last_step == 400);
 }
 
@@ -133,7 +134,8 @@ TEST_CASE("function trial noise is Gaussian, seeded by trial and step", "[runner
   CHECK(std::abs(mean) < 4.0 * sigma / std::sqrt(static_cast<double>(n)));
   CHECK(sd == Approx(sigma).epsilon(0.08));
   // Gaussian, not merely of the right spread: about 68.3% fall within one sigma (uniform: 57.7%).
-  const auto within = std::count_if(a.begin(), a.end(), [&](double r) { return std::abs(r) < sigma; });
+  const auto within =
+      std::count_if(a.begin(), a.end(), [&](double r) { return std::abs(r) < sigma; });
   CHECK(static_cast<double>(within) / static_cast<double>(n) == Approx(0.6827).margin(0.04));
 }
 
@@ -206,8 +208,7 @@ TEST_CASE("function trials pause at pause_at, or later when a verdict moves it",
   CHECK(promoted.steps().size() == 6);
 }
 
-TEST_CASE("function trials refuse a checkpoint of another step and pausing without a directory",
-          "[runner]") {
+TEST_CASE("function trials check the checkpoint they resume from", "[runner]") {
   TempDir dir("ht-fn-bad-ckpt");
   FunctionRunner runner;
   auto spec = spec_for("branin", kBraninX, 10);
@@ -216,19 +217,34 @@ TEST_CASE("function trials refuse a checkpoint of another step and pausing witho
   ctx.on(3, Decision::kPause);
   const auto paused = runner.run(spec, ctx);
   REQUIRE(paused.kind == Kind::kPaused);
-
   spec.resume_checkpoint = paused.checkpoint;
+
+  // Resumed, then stopped at step 5 by a worker shutdown: the scheduler resumes after the last
+  // report, with the checkpoint of the pause.
   spec.start_step = 5;
-  ScriptedContext resumed;
-  const auto mismatch = runner.run(spec, resumed);
-  CHECK(mismatch.kind == Kind::kFailed);
-  CHECK_THAT(mismatch.error, Catch::Contains("records step 3") &&
-                                 Catch::Contains("resumes after step 5"));
-  CHECK(resumed.reports.empty());
+  ScriptedContext again;
+  CHECK(runner.run(spec, again).kind == Kind::kComplete);
+  CHECK(again.steps() == std::vector<int64_t>{6, 7, 8, 9, 10});
+
+  spec.start_step = 2;
+  ScriptedContext early;
+  const auto future = runner.run(spec, early);
+  CHECK(future.kind == Kind::kFailed);
+  CHECK_THAT(future.error, Catch::Contains("records step 3") &&
+                               Catch::Contains("later than the step the trial resumes after (2)"));
+  CHECK(early.reports.empty());
+
+  auto other = spec_for("hartmann3", {0.1, 0.2, 0.3}, 10);
+  other.resume_checkpoint = paused.checkpoint;
+  other.start_step = 3;
+  CHECK_THAT(runner.run(other, early).error, Catch::Contains("belongs to function 'branin'"));
 
   spec.resume_checkpoint = dir.file("missing.json");
-  CHECK_THAT(runner.run(spec, resumed).error, Catch::Contains("missing.json"));
+  CHECK_THAT(runner.run(spec, early).error, Catch::Contains("missing.json"));
+}
 
+TEST_CASE("function trials cannot pause without a checkpoint directory", "[runner]") {
+  FunctionRunner runner;
   auto no_dir = spec_for("branin", kBraninX, 10);
   ScriptedContext pause;
   pause.on(1, Decision::kPause);
@@ -258,9 +274,9 @@ TEST_CASE("function trials fail with the reason for bad sections and parameters"
     return out.error;
   };
 
-  CHECK_THAT(failure(spec_for("brannin", kBraninX, 1)),
-             Catch::Contains("trial.function") && Catch::Contains("'brannin'") &&
-                 Catch::Contains("branin"));
+  CHECK_THAT(failure(spec_for("brannin", kBraninX, 1)), Catch::Contains("trial.function") &&
+                                                            Catch::Contains("'brannin'") &&
+                                                            Catch::Contains("branin"));
   CHECK_THAT(failure(spec_for("branin", {1, 2, 3}, 1)),
              Catch::Contains("branin takes 2 parameters"));
   CHECK_THAT(failure(spec_for("rosenbrock", {1}, 1)), Catch::Contains("2 or more"));
