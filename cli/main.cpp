@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   add_export_command(app);
   add_best_command(app);
   add_status_command(app);
+  add_report_command(app);
 
   try {
     app.parse(argc, argv);
