@@ -5,6 +5,7 @@
 // synchronous successive halving, one bracket instance after the other, iteration after
 // iteration. Bracket arithmetic is integer-only: log(243) / log(3) is 4.999... in floating point.
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <optional>

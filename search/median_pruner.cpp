@@ -3,7 +3,8 @@
 // costs two hash lookups and one index into that array, never a pass over the history.
 
 #include <cmath>
-#include <limits>
+#include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>

@@ -5,6 +5,7 @@
 // can rebuild them from stored intermediate values alone, whatever order the trials are replayed
 // in; decisions then depend only on those records (and, for promotions, on stored rungs).
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <optional>
@@ -75,7 +76,6 @@ Crossings crossings(const FrozenTrial& trial, const std::vector<int64_t>& rung_s
         return c;
       }
       c.losses.push_back(loss);
-      c.steps.push_back(step);
       if (one_rung_per_report) break;
     }
     if (c.losses.size() == n) break;

@@ -10,8 +10,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <optional>
-#include <string>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -41,7 +39,6 @@ void validate_resources(int64_t min_resource, int64_t max_resource, int64_t redu
 // at the first rung it reaches); otherwise a report past several rung steps crosses them all.
 struct Crossings {
   std::vector<double> losses;  // losses[k]: the value recorded at rung k
-  std::vector<int64_t> steps;  // steps[k]: the step of that report
   bool nan_stop = false;
 };
 [[nodiscard]] Crossings crossings(const FrozenTrial& trial, const std::vector<int64_t>& rung_steps,
