@@ -4,9 +4,11 @@
 It speaks the command-trial protocol of docs/command-trials.md and needs only the standard library:
   * hyperparameters arrive on the command line (configs/command.yaml substitutes them into argv);
     the rest comes from HYPERTUNE_* environment variables;
-  * after each epoch it saves its state into $HYPERTUNE_CHECKPOINT_DIR, then prints
-    `@hypertune {"val_loss": ..., "step": epoch}`; the final line has no "step";
-  * when $HYPERTUNE_RESUME_FROM is set it continues from the epoch its checkpoint records.
+  * after each epoch it saves its state as epoch-<n>.json in $HYPERTUNE_CHECKPOINT_DIR, then prints
+    `@hypertune {"val_loss": ..., "step": n}`; the final line has no "step";
+  * when $HYPERTUNE_RESUME_FROM is set it loads the state of epoch $HYPERTUNE_START_STEP and goes
+    on with the next epoch. One file per epoch makes that exact: the program may already have
+    finished a later epoch when the stop arrives, but the paused epoch's state is still there.
 """
 import argparse
 import json
@@ -15,7 +17,9 @@ import os
 import random
 import sys
 
-STATE_FILE = "state.json"
+
+def state_file(directory, epoch):
+    return os.path.join(directory, f"epoch-{epoch}.json")
 
 
 def make_data(n, rng):
@@ -32,10 +36,20 @@ def mse(w, b, points):
 
 def save_state(directory, state):
     # Written under a temporary name and renamed, so a stop mid-write never leaves half a file.
-    tmp = os.path.join(directory, STATE_FILE + ".tmp")
-    with open(tmp, "w") as f:
+    path = state_file(directory, state["epoch"])
+    with open(path + ".tmp", "w") as f:
         json.dump(state, f)
-    os.replace(tmp, os.path.join(directory, STATE_FILE))
+    os.replace(path + ".tmp", path)
+
+
+def load_state(directory, epoch):
+    with open(state_file(directory, epoch)) as f:
+        state = json.load(f)
+    # Earlier epochs are never resumed from again: a later resume starts at a later step.
+    for name in os.listdir(directory):
+        if name.startswith("epoch-") and name.endswith(".json") and int(name[6:-5]) < epoch:
+            os.remove(os.path.join(directory, name))
+    return state
 
 
 def report(metrics):
@@ -62,8 +76,7 @@ def main():
 
     state = {"epoch": 0, "w": 0.0, "b": 0.0, "vw": 0.0, "vb": 0.0}
     if resume_from:
-        with open(os.path.join(resume_from, STATE_FILE)) as f:
-            state = json.load(f)
+        state = load_state(resume_from, int(os.environ["HYPERTUNE_START_STEP"]))
         print(f"resuming after epoch {state['epoch']}", flush=True)
 
     val_loss = mse(state["w"], state["b"], val)
