@@ -18,8 +18,9 @@
 // so the same section, parameters and seed give the same metrics on CPU, also when several trials
 // train in threads of one process (with the same `threads`).
 // Threads: `threads` sets LibTorch's intra-op thread count, which is PROCESS-GLOBAL
-// (at::set_num_threads): the last trial to start wins for all trials of the process. Workers should
-// run every slot with the same value; 1 is fastest for small models on small machines.
+// (at::set_num_threads, and openblas_set_num_threads when OpenBLAS is the BLAS): the last trial to
+// start wins for all trials of the process. Workers should run every slot with the same value; 1
+// is fastest for small models on small machines.
 // Device: CUDA device `gpu` when given and CUDA is available, else CPU.
 //
 // Not here: scheduling, storage, sockets (worker/pipeline_runner.cpp adapts this to TrialRunner).
