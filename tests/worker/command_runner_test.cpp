@@ -491,3 +491,48 @@ TEST_CASE("subprocesses split output into lines and keep an unterminated last li
                                      2500000 - 2 * Subprocess::kMaxLineBytes});
   CHECK(big.process->wait().code == 0);
 }
+
+TEST_CASE("the example command trial pauses at every rung and resumes exactly", "[runner]") {
+  TempDir dir("ht-cmd-example");
+  // configs/command.yaml's trial section, with this machine's python3.
+  TrialSpec spec;
+  spec.number = 4;
+  spec.seed = 3;
+  spec.metric = "val_loss";
+  spec.params = {{"lr", 0.05}, {"momentum", 0.5}, {"batch_size", 32}};
+  spec.trial = {{"command",
+                 {kPython, "command_trial.py", "--lr", "{lr}", "--momentum", "{momentum}",
+                  "--batch-size", "{batch_size}"}},
+                {"timeout", "2m"},
+                {"grace_period", "5s"},
+                {"checkpoint", true}};
+  spec.work_dir = std::string(HYPERTUNE_SOURCE_DIR) + "/configs";
+  spec.max_steps = 27;
+  ScriptedContext straight;
+  const auto full = CommandRunner().run(spec, straight);
+  INFO(full.error);
+  REQUIRE(full.kind == Kind::kComplete);
+  REQUIRE(straight.reports.size() == 27);
+
+  spec.checkpoint_dir = dir.file("trial-4");
+  ScriptedContext ctx;
+  const std::vector<std::pair<int64_t, std::optional<int64_t>>> rungs = {
+      {0, 1}, {1, 3}, {3, 9}, {9, std::nullopt}};
+  TrialOutcome out;
+  for (const auto& [start, pause] : rungs) {
+    spec.start_step = start;
+    spec.pause_at = pause;
+    if (start > 0) spec.resume_checkpoint = out.checkpoint;
+    out = CommandRunner().run(spec, ctx);
+    INFO(out.error);
+    if (pause) {
+      REQUIRE(out.kind == Kind::kPaused);
+      CHECK(out.last_step == *pause);
+    }
+  }
+  REQUIRE(out.kind == Kind::kComplete);
+  // Every step reported once, with the values of the run that never paused.
+  REQUIRE(ctx.reports.size() == 27);
+  for (size_t i = 0; i < 27; ++i) CHECK(ctx.reports[i] == straight.reports[i]);
+  CHECK(out.metrics == full.metrics);
+}
