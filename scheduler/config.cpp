@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <set>
 #include <sstream>
 #include <tuple>
@@ -539,6 +540,19 @@ class Builder {
     ctx_.add(path, ctx_.locate(path), std::move(message));
   }
 
+  // An integer key of an option struct whose field is an `int`.
+  std::optional<int> get_int(const Json& j, const char* key, const std::string& section) {
+    const auto v = get<int64_t>(j, key);
+    if (!v) return std::nullopt;
+    if (*v > std::numeric_limits<int>::max() || *v < std::numeric_limits<int>::min()) {
+      issue(schema::child_path(section, key),
+            "expected an integer of at most " + std::to_string(std::numeric_limits<int>::max()) +
+                ", got " + std::to_string(*v));
+      return std::nullopt;
+    }
+    return static_cast<int>(*v);
+  }
+
   void build(const Json& doc, SweepConfig& cfg) {
     const std::string stem = std::filesystem::path(source_).stem().string();
     cfg.name = get<std::string>(doc, "name").value_or(stem.empty() ? "sweep" : stem);
@@ -554,7 +568,7 @@ class Builder {
     cfg.max_trials = get<int64_t>(doc, "max_trials").value_or(cfg.max_trials);
     if (auto ms = get<int64_t>(doc, "timeout")) cfg.timeout = std::chrono::milliseconds(*ms);
     cfg.max_failed = get<int64_t>(doc, "max_failed");
-    cfg.max_retries = static_cast<int>(get<int64_t>(doc, "max_retries").value_or(cfg.max_retries));
+    cfg.max_retries = get_int(doc, "max_retries", "").value_or(cfg.max_retries);
     if (auto storage = get<std::string>(doc, "storage")) {
       if (storage->empty()) {
         issue("storage", "expected a file path, got an empty string");
@@ -564,9 +578,8 @@ class Builder {
       }
     }
     if (const Json* workers = member(doc, "workers")) {
-      cfg.workers.threads_per_trial =
-          static_cast<int>(get<int64_t>(*workers, "threads_per_trial").value_or(1));
-      cfg.workers.gpus_per_trial = static_cast<int>(get<int64_t>(*workers, "gpus_per_trial").value_or(0));
+      cfg.workers.threads_per_trial = get_int(*workers, "threads_per_trial", "workers").value_or(1);
+      cfg.workers.gpus_per_trial = get_int(*workers, "gpus_per_trial", "workers").value_or(0);
     }
     if (const Json* space = member(doc, "space")) build_space(*space, cfg.space);
     if (const Json* pruner = member(doc, "pruner")) build_pruner(*pruner, cfg.pruner);
@@ -712,7 +725,7 @@ class Builder {
     s.type = get<std::string>(j, "type").value_or(s.type);
     search::TpeOptions& tpe = s.type == "bohb" ? s.bohb.tpe : s.tpe;
     auto set_int = [&](const char* key, int& field) {
-      if (auto v = get<int64_t>(j, key)) field = static_cast<int>(*v);
+      if (auto v = get_int(j, key, "sampler")) field = *v;
     };
     auto set_bool = [&](const char* key, bool& field) {
       if (auto v = get<bool>(j, key)) field = *v;
@@ -732,9 +745,7 @@ class Builder {
     set_int("gamma_cap", tpe.gamma_cap);
     set_double("gamma_fraction", tpe.gamma_fraction);
     set_bool("shuffle", s.grid.shuffle);
-    if (auto v = get<int64_t>(j, "min_points_in_model")) {
-      s.bohb.min_points_in_model = static_cast<int>(*v);
-    }
+    if (auto v = get_int(j, "min_points_in_model", "sampler")) s.bohb.min_points_in_model = *v;
     set_double("random_fraction", s.bohb.random_fraction);
 
     if (s.type == "grid") {
@@ -758,7 +769,7 @@ class Builder {
     p.type = get<std::string>(j, "type").value_or(p.type);
     if (auto v = get<double>(j, "percentile")) p.median.percentile = *v;
     auto set_int = [&](const char* key, int& field) {
-      if (auto v = get<int64_t>(j, key)) field = static_cast<int>(*v);
+      if (auto v = get_int(j, key, "pruner")) field = *v;
     };
     set_int("n_startup_trials", p.median.n_startup_trials);
     set_int("n_warmup_steps", p.median.n_warmup_steps);

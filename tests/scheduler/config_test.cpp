@@ -560,6 +560,11 @@ trial:
     check_issue(issues_of(steps), "trial.steps", pos_of(steps, 6, "10"),
                 "differs from the pruner's max_resource (27)");
   }
+  SECTION("integers that do not fit the option structs") {
+    const std::string text = kBranin + "workers: {threads_per_trial: 4294967296}\n";
+    check_issue(issues_of(text), "workers.threads_per_trial", pos_of(text, 6, "4294967296"),
+                "expected an integer of at most 2147483647");
+  }
   SECTION("keys given twice") {
     const std::string text = "seed: 1\n" + kBranin + "seed: 2\n";
     check_issue(issues_of(text), "seed", {7, 1}, "key `seed` is given twice (first at line 1)");

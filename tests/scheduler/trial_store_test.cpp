@@ -53,7 +53,9 @@ TrialRecord running_trial(int64_t n) {
   rec.trial.state = TrialState::kRunning;
   rec.trial.params = {0.5 + static_cast<double>(n), std::nullopt};
   rec.trial.seed = static_cast<uint64_t>(n) * 1000 + 1;
-  rec.worker = "w" + std::to_string(n % 3);
+  std::string worker("w");
+  worker += std::to_string(n % 3);
+  rec.worker = std::move(worker);
   rec.created_ms = 10 * n;
   rec.started_ms = 10 * n + 1;
   return rec;
