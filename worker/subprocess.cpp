@@ -384,8 +384,8 @@ ExitStatus Subprocess::terminate(std::chrono::milliseconds grace) {
   const auto deadline = Clock::now() + grace;
   // Keep reading while waiting: a child blocked on a full pipe could not act on SIGTERM.
   while (!leader_exited()) {
-    const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    // Rounded up: SIGKILL never comes before the grace period is over.
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
     if (left.count() <= 0) break;
     const auto slice = std::min(left, std::chrono::milliseconds(10));
     if (output_open()) {
