@@ -16,8 +16,8 @@ namespace {
 
 void write_report(const std::string& storage, const std::string& out_path) {
   const auto s = load_stored_study(storage);
-  const std::string html = render_report(
-      ReportInput{s.record, s.space(), s.trials, s.config->sampler.type, s.config->pruner.type});
+  const std::string html =
+      render_report(ReportInput{s.record, s.space(), s.trials, s.config->sampler.type, s.config->pruner.type});
 
   // Written next to the target and renamed over it, so a browser or web server never sees half
   // a report, and a failed write leaves an older report intact.
@@ -47,8 +47,8 @@ void write_report(const std::string& storage, const std::string& out_path) {
     pruned += t.trial.state == search::TrialState::kPruned ? 1 : 0;
   }
   std::printf("Wrote %s: study '%s', %zu trials (%lld complete, %lld pruned), %.0f KiB\n", out.string().c_str(),
-              s.record.name.c_str(), s.trials.size(), static_cast<long long>(complete),
-              static_cast<long long>(pruned), static_cast<double>(html.size()) / 1024.0);
+              s.record.name.c_str(), s.trials.size(), static_cast<long long>(complete), static_cast<long long>(pruned),
+              static_cast<double>(html.size()) / 1024.0);
 }
 
 }  // namespace
@@ -57,8 +57,9 @@ void add_report_command(CLI::App& app) {
   auto storage = std::make_shared<std::string>();
   auto out = std::make_shared<std::string>("report.html");
   auto* cmd = app.add_subcommand(
-      "report", "Write a self-contained HTML report of a sweep: history, learning curves, parallel coordinates, "
-                "parameter importance, slices and the trial table");
+      "report",
+      "Write a self-contained HTML report of a sweep: history, learning curves, parallel coordinates, "
+      "parameter importance, slices and the trial table");
   cmd->add_option("storage", *storage, "Study storage (SQLite file)")->required();
   cmd->add_option("-o,--out", *out, "Output HTML file (default: report.html)");
   cmd->callback([storage, out] { write_report(*storage, *out); });

@@ -33,7 +33,7 @@
 namespace hypertune::cli {
 
 struct ParamImportance {
-  size_t index = 0;           // position in SearchSpace::params()
+  size_t index = 0;  // position in SearchSpace::params()
   std::string name;
   double explained = 0.0;     // adjusted share of the objective's variance, in [0, 1]
   double importance = 0.0;    // explained / (sum of explained over all parameters); 0 if that is 0

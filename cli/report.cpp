@@ -75,9 +75,7 @@ std::string truncate_utf8(const std::string& text, size_t max_chars) {
 }
 
 // Escaped and shortened, for labels; the full text goes into a <title>.
-std::string label(const std::string& text, size_t max_chars) {
-  return html_escape(truncate_utf8(text, max_chars));
-}
+std::string label(const std::string& text, size_t max_chars) { return html_escape(truncate_utf8(text, max_chars)); }
 
 std::string utc_time(int64_t ms) {
   if (ms <= 0) return "";
@@ -132,27 +130,42 @@ std::string csp_hash(std::string_view text) {
 
 const char* state_colour(TrialState s) {
   switch (s) {
-    case TrialState::kComplete: return "#1f77b4";
-    case TrialState::kPruned: return "#d62728";
-    case TrialState::kFail: return "#7f7f7f";
-    case TrialState::kRunning: return "#ff7f0e";
-    case TrialState::kPaused: return "#9467bd";
-    case TrialState::kWaiting: return "#bcbd22";
+    case TrialState::kComplete:
+      return "#1f77b4";
+    case TrialState::kPruned:
+      return "#d62728";
+    case TrialState::kFail:
+      return "#7f7f7f";
+    case TrialState::kRunning:
+      return "#ff7f0e";
+    case TrialState::kPaused:
+      return "#9467bd";
+    case TrialState::kWaiting:
+      return "#bcbd22";
   }
   return "#000";
 }
 
 const char* state_class(TrialState s) {
   switch (s) {
-    case TrialState::kComplete: return "s-complete";
-    case TrialState::kPruned: return "s-pruned";
-    case TrialState::kFail: return "s-fail";
-    case TrialState::kRunning: return "s-running";
-    case TrialState::kPaused: return "s-paused";
-    case TrialState::kWaiting: return "s-waiting";
+    case TrialState::kComplete:
+      return "s-complete";
+    case TrialState::kPruned:
+      return "s-pruned";
+    case TrialState::kFail:
+      return "s-fail";
+    case TrialState::kRunning:
+      return "s-running";
+    case TrialState::kPaused:
+      return "s-paused";
+    case TrialState::kWaiting:
+      return "s-waiting";
   }
   return "";
 }
+
+constexpr std::array<TrialState, 6> kStates = {TrialState::kComplete, TrialState::kPruned, TrialState::kFail,
+                                               TrialState::kRunning,  TrialState::kPaused, TrialState::kWaiting};
 
 // Sequential blues, t = 0 (light: worst / earliest) to 1 (dark: best / latest); readable on white.
 std::string ramp(double t) {
@@ -295,8 +308,8 @@ struct Box {
 };
 
 void open_svg(std::string& s, const std::string& id, int width, int height, const std::string& aria) {
-  appendf(s, "<svg id=\"%s\" class=\"plot\" viewBox=\"0 0 %d %d\" width=\"%d\" height=\"%d\" role=\"img\"",
-          id.c_str(), width, height, width, height);
+  appendf(s, "<svg id=\"%s\" class=\"plot\" viewBox=\"0 0 %d %d\" width=\"%d\" height=\"%d\" role=\"img\"", id.c_str(),
+          width, height, width, height);
   s += " aria-label=\"" + aria + "\">\n";
 }
 
@@ -307,10 +320,10 @@ void draw_frame(std::string& s, const Box& box, const Axis& x, const Axis& y, co
   const auto yt = y.ticks();
   s += "<g class=\"frame\">";
   for (const auto& [p, text] : yt) {
-    s += "<line class=\"grid\" x1=\"" + px(box.left) + "\" x2=\"" + px(box.right) + "\" y1=\"" + px(p) +
-         "\" y2=\"" + px(p) + "\"/>";
-    s += "<text x=\"" + px(box.left - 6) + "\" y=\"" + px(p + 4) + "\" text-anchor=\"end\">" +
-         label(text, 12) + "</text>";
+    s += "<line class=\"grid\" x1=\"" + px(box.left) + "\" x2=\"" + px(box.right) + "\" y1=\"" + px(p) + "\" y2=\"" +
+         px(p) + "\"/>";
+    s += "<text x=\"" + px(box.left - 6) + "\" y=\"" + px(p + 4) + "\" text-anchor=\"end\">" + label(text, 12) +
+         "</text>";
   }
   const bool slanted = x.kind == Axis::Kind::kBand && xt.size() > 6;
   for (const auto& [p, text] : xt) {
@@ -326,13 +339,13 @@ void draw_frame(std::string& s, const Box& box, const Axis& x, const Axis& y, co
   }
   s += "<line class=\"axis\" x1=\"" + px(box.left) + "\" x2=\"" + px(box.right) + "\" y1=\"" + px(box.bottom) +
        "\" y2=\"" + px(box.bottom) + "\"/>";
-  s += "<line class=\"axis\" x1=\"" + px(box.left) + "\" x2=\"" + px(box.left) + "\" y1=\"" + px(box.top) +
-       "\" y2=\"" + px(box.bottom) + "\"/>";
-  s += "<text class=\"title\" x=\"" + px((box.left + box.right) / 2) + "\" y=\"" + px(box.bottom + (slanted ? 52 : 36)) +
-       "\" text-anchor=\"middle\">" + x_title + "</text>";
+  s += "<line class=\"axis\" x1=\"" + px(box.left) + "\" x2=\"" + px(box.left) + "\" y1=\"" + px(box.top) + "\" y2=\"" +
+       px(box.bottom) + "\"/>";
+  s += "<text class=\"title\" x=\"" + px((box.left + box.right) / 2) + "\" y=\"" +
+       px(box.bottom + (slanted ? 52 : 36)) + "\" text-anchor=\"middle\">" + x_title + "</text>";
   const double ym = (box.top + box.bottom) / 2;
-  s += "<text class=\"title\" x=\"14\" y=\"" + px(ym) + "\" text-anchor=\"middle\" transform=\"rotate(-90 14 " + px(ym) +
-       ")\">" + y_title + "</text>";
+  s += "<text class=\"title\" x=\"14\" y=\"" + px(ym) + "\" text-anchor=\"middle\" transform=\"rotate(-90 14 " +
+       px(ym) + ")\">" + y_title + "</text>";
   s += "</g>\n";
 }
 
@@ -399,9 +412,6 @@ class Page {
   std::string metric_title_;  // escaped and shortened, for axis titles
 };
 
-constexpr std::array<TrialState, 6> kStates = {TrialState::kComplete, TrialState::kPruned, TrialState::kFail,
-                                               TrialState::kRunning,  TrialState::kPaused, TrialState::kWaiting};
-
 void Page::summary(std::string& s) {
   const auto& st = in_.study;
   s += "<header><h1>Study " + html_escape(st.name) + "</h1>\n<p class=\"meta\">" +
@@ -426,7 +436,8 @@ void Page::summary(std::string& s) {
   s += "</p>\n";
   if (best_) {
     s += "<p id=\"best\" data-t=\"" + std::to_string(best_->rec->trial.number) + "\">Best trial <b>#" +
-         std::to_string(best_->rec->trial.number) + "</b>: " + metric_ + " = <b>" + num(best_->value, 10) + "</b></p>\n";
+         std::to_string(best_->rec->trial.number) + "</b>: " + metric_ + " = <b>" + num(best_->value, 10) +
+         "</b></p>\n";
     s += "<table class=\"kv\">";
     const auto& p = best_->rec->trial.params;
     for (size_t i = 0; i < in_.space.size() && i < p.size(); ++i) {
@@ -530,8 +541,8 @@ void Page::intermediate(std::string& s) {
     }
     longest = std::max(longest, c.pts.size());
   }
-  const size_t cap = std::clamp(opts_.curve_point_budget / curves.size(), opts_.min_points_per_curve,
-                                opts_.max_points_per_curve);
+  const size_t cap =
+      std::clamp(opts_.curve_point_budget / curves.size(), opts_.min_points_per_curve, opts_.max_points_per_curve);
 
   constexpr int kW = 1100, kH = 420;
   const Box box{80, 24, kW - 24, kH - 50};
@@ -541,9 +552,13 @@ void Page::intermediate(std::string& s) {
                      : linear_axis(static_cast<double>(s_min), static_cast<double>(s_max), box.left, box.right, 0.02);
   const Axis y = value_axis(values, box.bottom, box.top);
   s += "<p class=\"note\">" + metric_ + " reported at each step by the " + std::to_string(curves.size()) +
-       " trials that reported, coloured by state: <span class=\"k s-complete\">complete</span> "
-       "<span class=\"k s-pruned\">pruned (&#x2715; where it stopped)</span> <span class=\"k s-running\">running</span> "
-       "<span class=\"k s-paused\">paused</span> <span class=\"k s-fail\">failed</span>";
+       " trials that reported, coloured by state:";
+  for (auto state : kStates) {
+    if (std::none_of(curves.begin(), curves.end(), [&](const Curve& c) { return c.rec->trial.state == state; }))
+      continue;
+    s += std::string(" <span class=\"k ") + state_class(state) + "\">" + search::to_string(state) +
+         (state == TrialState::kPruned ? " (&#x2715; where it stopped)" : "") + "</span>";
+  }
   if (longest > cap) {
     s += ". Curves longer than " + std::to_string(cap) + " points show " + std::to_string(cap) +
          " evenly spaced reports, the first and last included";
@@ -554,14 +569,19 @@ void Page::intermediate(std::string& s) {
   // Pruned and failed curves underneath, completed ones on top.
   auto layer = [](TrialState st) {
     switch (st) {
-      case TrialState::kPruned: return 0;
-      case TrialState::kFail: return 1;
-      case TrialState::kComplete: return 3;
-      default: return 2;
+      case TrialState::kPruned:
+        return 0;
+      case TrialState::kFail:
+        return 1;
+      case TrialState::kComplete:
+        return 3;
+      default:
+        return 2;
     }
   };
-  std::stable_sort(curves.begin(), curves.end(),
-                   [&](const Curve& a, const Curve& b) { return layer(a.rec->trial.state) < layer(b.rec->trial.state); });
+  std::stable_sort(curves.begin(), curves.end(), [&](const Curve& a, const Curve& b) {
+    return layer(a.rec->trial.state) < layer(b.rec->trial.state);
+  });
   for (const auto& c : curves) {
     const auto n = std::to_string(c.rec->trial.number);
     std::string pts;
@@ -572,8 +592,8 @@ void Page::intermediate(std::string& s) {
     // A one-point curve repeats its point: with round caps the zero-length segment shows as a dot.
     if (c.pts.size() == 1) pts += " " + pts;
     s += "<polyline class=\"curve\" data-t=\"" + n + "\" stroke=\"" + state_colour(c.rec->trial.state) +
-         "\" points=\"" + pts + "\"><title>#" + n + " (" + search::to_string(c.rec->trial.state) + "): " +
-         std::to_string(c.pts.size()) + " reports, last " + num(c.pts.back().second) + " at step " +
+         "\" points=\"" + pts + "\"><title>#" + n + " (" + search::to_string(c.rec->trial.state) +
+         "): " + std::to_string(c.pts.size()) + " reports, last " + num(c.pts.back().second) + " at step " +
          std::to_string(c.pts.back().first) + "</title></polyline>\n";
   }
   for (const auto& c : curves) {
@@ -609,7 +629,9 @@ void Page::parallel(std::string& s) {
   axes.push_back(value_axis(values, kBottom, kTop));
 
   s += "<section id=\"parallel\"><h2>Parallel coordinates</h2>\n<p class=\"note\">One line per completed trial "
-       "through its parameters and " + metric_ + "; darker lines are better trials (by rank), drawn on top. "
+       "through its parameters and " +
+       metric_ +
+       "; darker lines are better trials (by rank), drawn on top. "
        "A parameter a trial did not set (conditional) is drawn at n/a.</p>\n";
   open_svg(s, "plot-parallel", width, kH, "Parallel coordinates");
   for (size_t k : worst_first_) {
@@ -662,8 +684,8 @@ void Page::importance(std::string& s) {
   s += "<p class=\"note\">Share of the explained variance of " + metric_ + " over " + std::to_string(imp->trials) +
        " completed trials, from a first-order variance decomposition (each parameter's binned conditional means, "
        "corrected for chance; see docs/report.md). Interactions between parameters are not counted.";
-  const bool none = std::all_of(imp->params.begin(), imp->params.end(),
-                                [](const ParamImportance& p) { return p.explained <= 0.0; });
+  const bool none =
+      std::all_of(imp->params.begin(), imp->params.end(), [](const ParamImportance& p) { return p.explained <= 0.0; });
   if (none) s += " <b>No parameter explains more of the variance than chance would.</b>";
   s += "</p>\n";
   constexpr int kW = 1100;
@@ -734,7 +756,8 @@ void Page::table(std::string& s) {
   const auto& params = in_.space.params();
   s += "<section id=\"trials\"><h2>Trials</h2>\n<p class=\"note\">" + std::to_string(in_.trials.size()) +
        " trials; click a column to sort.</p>\n<div class=\"scroll\"><table id=\"trial-table\" class=\"trials\">"
-       "<thead><tr><th>#</th><th>state</th><th>" + metric_ + "</th>";
+       "<thead><tr><th>#</th><th>state</th><th>" +
+       metric_ + "</th>";
   for (const auto& p : params) s += "<th>" + html_escape(p.name) + "</th>";
   s += "<th>steps</th><th>duration</th><th>worker</th><th>started (UTC)</th><th>note</th></tr></thead>\n<tbody>\n";
   // Cells sort by their text (numbers as numbers) unless a data-v says otherwise; empty sorts last.
@@ -773,8 +796,8 @@ void Page::table(std::string& s) {
     if (t.retries > 0) note += (note.empty() ? "" : "; ") + std::to_string(t.retries) + " retries";
     const auto shown = label(note, 120);
     const auto full = html_escape(note);
-    s += (shown == full ? "<td class=\"note\">" : "<td class=\"note\" title=\"" + full + "\">") + shown +
-         "</td></tr>\n";
+    s +=
+        (shown == full ? "<td class=\"note\">" : "<td class=\"note\" title=\"" + full + "\">") + shown + "</td></tr>\n";
   }
   s += "</tbody></table></div></section>\n";
 }
@@ -790,7 +813,7 @@ nav a{margin-right:12px}
 .chip.total{background:#555}
 .s-complete.chip,.k.s-complete{background:#1f77b4}.s-pruned.chip,.k.s-pruned{background:#d62728}
 .s-fail.chip,.k.s-fail{background:#7f7f7f}.s-running.chip,.k.s-running{background:#ff7f0e}
-.s-paused.chip,.k.s-paused{background:#9467bd}.s-waiting.chip{background:#bcbd22}
+.s-paused.chip,.k.s-paused{background:#9467bd}.s-waiting.chip,.k.s-waiting{background:#bcbd22}
 .k{color:#fff;padding:0 5px;border-radius:3px}
 table.kv th{text-align:left;font-weight:normal;color:#555;padding:1px 12px 1px 0}
 svg.plot{display:block;max-width:100%;height:auto;margin:4px 0}
@@ -903,13 +926,25 @@ std::string html_escape(std::string_view text) {
     const unsigned char c = p[i];
     if (c < 0x80) {
       switch (c) {
-        case '&': out += "&amp;"; break;
-        case '<': out += "&lt;"; break;
-        case '>': out += "&gt;"; break;
-        case '"': out += "&quot;"; break;
-        case '\'': out += "&#39;"; break;
+        case '&':
+          out += "&amp;";
+          break;
+        case '<':
+          out += "&lt;";
+          break;
+        case '>':
+          out += "&gt;";
+          break;
+        case '"':
+          out += "&quot;";
+          break;
+        case '\'':
+          out += "&#39;";
+          break;
         case '\t':
-        case '\n': out += static_cast<char>(c); break;
+        case '\n':
+          out += static_cast<char>(c);
+          break;
         default:
           if (c >= 0x20 && c != 0x7F) out += static_cast<char>(c);
       }

@@ -47,14 +47,14 @@ struct ReportInput {
   const scheduler::StudyRecord& study;
   const search::SearchSpace& space;
   const std::vector<scheduler::TrialRecord>& trials;  // ordered by number
-  std::string sampler;  // shown in the summary when not empty ("tpe")
-  std::string pruner;   // shown in the summary when not empty ("hyperband")
+  std::string sampler;                                // shown in the summary when not empty ("tpe")
+  std::string pruner;                                 // shown in the summary when not empty ("hyperband")
 };
 
 struct ReportOptions {
   size_t curve_point_budget = 50000;  // points of all learning curves together, about
   size_t max_points_per_curve = 200;
-  size_t min_points_per_curve = 10;   // a curve keeps at least this many, whatever the budget
+  size_t min_points_per_curve = 10;  // a curve keeps at least this many, whatever the budget
 };
 
 // The whole page. Throws ConfigError when the options are inconsistent (min > max, a max < 2).

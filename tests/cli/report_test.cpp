@@ -1,21 +1,20 @@
 // Tests of `hypertune report`: parameter importance, the page built from in-memory trials, and the
 // real binary's report of a real sweep, rendered in headless Chromium.
 
-#include <catch2/catch.hpp>
+#include "cli/report.h"
 
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 
-#include <nlohmann/json.hpp>
-
 #include "cli/importance.h"
-#include "cli/report.h"
 #include "search/rng.h"
 #include "support/process.h"
 #include "support/temp_dir.h"
@@ -246,7 +245,8 @@ void check_marks(const std::string& html, const Fixture& fx) {
 
 // ------------------------------------------------------------------------------ importance
 
-TEST_CASE("importance: a function of x1 alone gives x1 nearly all of it, whatever its position", "[report][importance]") {
+TEST_CASE("importance: a function of x1 alone gives x1 nearly all of it, whatever its position",
+          "[report][importance]") {
   search::SearchSpace space;
   for (const char* name : {"x1", "x2", "x3"}) space.add({name, Distribution::Float(0.0, 1.0), std::nullopt});
   space.finalize();
@@ -284,7 +284,8 @@ TEST_CASE("importance: a function of x1 alone gives x1 nearly all of it, whateve
   }
 }
 
-TEST_CASE("importance: parameters that do not matter explain about nothing, however many bins", "[report][importance]") {
+TEST_CASE("importance: parameters that do not matter explain about nothing, however many bins",
+          "[report][importance]") {
   search::SearchSpace space;
   for (const char* name : {"x1", "x2", "x3"}) space.add({name, Distribution::Float(0.0, 1.0), std::nullopt});
   space.finalize();
@@ -337,9 +338,8 @@ TEST_CASE("importance: categorical parents get their branch, conditional childre
   }
   {
     // Within sgd, momentum decides; adam sits at sgd's mean, so the branch itself explains nothing.
-    const auto trials = make([](const search::Params& p) {
-      return *p[0] == 0.0 ? 4.0 * std::pow(*p[1] - 0.5, 2) : 1.0 / 3.0;
-    });
+    const auto trials =
+        make([](const search::Params& p) { return *p[0] == 0.0 ? 4.0 * std::pow(*p[1] - 0.5, 2) : 1.0 / 3.0; });
     const auto imp = cli::parameter_importance(space, trials);
     REQUIRE(imp);
     CHECK(imp->params[0].name == "momentum");
@@ -367,15 +367,17 @@ TEST_CASE("importance: too few trials or no variance give no estimate", "[report
 
 // ------------------------------------------------------------------------------ text helpers
 
-TEST_CASE("html_escape neutralises markup and repairs bad UTF-8; curves keep first and last points",
-          "[report]") {
+TEST_CASE("html_escape neutralises markup and repairs bad UTF-8; curves keep first and last points", "[report]") {
   CHECK(cli::html_escape("<a href='x' title=\"y\">&amp;</a>") ==
         "&lt;a href=&#39;x&#39; title=&quot;y&quot;&gt;&amp;amp;&lt;/a&gt;");
   CHECK(cli::html_escape("caf\xC3\xA9 \xE2\x9C\x93 \xF0\x9F\x99\x82") == "caf\xC3\xA9 \xE2\x9C\x93 \xF0\x9F\x99\x82");
-  CHECK(cli::html_escape("a\xFF" "b") == "a\xEF\xBF\xBD" "b");
-  CHECK(cli::html_escape("\xC0\xAF") == "\xEF\xBF\xBD\xEF\xBF\xBD");        // overlong '/'
+  CHECK(cli::html_escape("a\xFF"
+                         "b") ==
+        "a\xEF\xBF\xBD"
+        "b");
+  CHECK(cli::html_escape("\xC0\xAF") == "\xEF\xBF\xBD\xEF\xBF\xBD");                  // overlong '/'
   CHECK(cli::html_escape("\xED\xA0\x80") == "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // a surrogate
-  CHECK(cli::html_escape("\xE2\x9C") == "\xEF\xBF\xBD\xEF\xBF\xBD");        // cut short
+  CHECK(cli::html_escape("\xE2\x9C") == "\xEF\xBF\xBD\xEF\xBF\xBD");                  // cut short
   CHECK(cli::html_escape(std::string("x\0y\x01z\tw\n", 9)) == "xyz\tw\n");
 
   CHECK(cli::downsample_indices(5, 10) == std::vector<size_t>{0, 1, 2, 3, 4});
@@ -461,9 +463,10 @@ TEST_CASE("maximised studies rank the largest value best", "[report]") {
 
 TEST_CASE("a study with no completed trial says so instead of drawing empty charts", "[report]") {
   Fixture fx(search::Direction::kMinimize, 10);
-  fx.trials.erase(std::remove_if(fx.trials.begin(), fx.trials.end(),
-                                 [](const scheduler::TrialRecord& t) { return t.trial.state == TrialState::kComplete; }),
-                  fx.trials.end());
+  fx.trials.erase(
+      std::remove_if(fx.trials.begin(), fx.trials.end(),
+                     [](const scheduler::TrialRecord& t) { return t.trial.state == TrialState::kComplete; }),
+      fx.trials.end());
   REQUIRE(fx.trials.size() == 3);  // pruned, running, waiting
   const auto html = fx.render();
   CHECK_THAT(html, Catch::Contains("<section id=\"no-complete\""));
@@ -496,7 +499,7 @@ TEST_CASE("thousands of trials with long curves keep the page small", "[report]"
   size_t max_points = 0;
   for (auto pos = curves.find("points=\""); pos != std::string::npos; pos = curves.find("points=\"", pos + 1)) {
     const auto end = curves.find('"', pos + 8);
-    max_points = std::max(max_points, count(curves.substr(pos + 8, end - pos - 8), ",") );
+    max_points = std::max(max_points, count(curves.substr(pos + 8, end - pos - 8), ","));
   }
   CHECK(max_points == cap);
   CHECK(html.size() < 12u * 1024 * 1024);
@@ -574,7 +577,8 @@ trial:
   // compressed pixels must be many times larger (a blank or single-colour page compresses to
   // almost nothing).
   const auto shot = dir.file("report.png");
-  REQUIRE(chromium(dir, "shot", "--screenshot=" + shell_quote(shot) + " --window-size=1400,3000", out, dir.file("shot.out")) == 0);
+  REQUIRE(chromium(dir, "shot", "--screenshot=" + shell_quote(shot) + " --window-size=1400,3000", out,
+                   dir.file("shot.out")) == 0);
   const auto blank_page = write_file(dir, "blank.html", "<!DOCTYPE html><html><body></body></html>");
   const auto blank_shot = dir.file("blank.png");
   REQUIRE(chromium(dir, "blank", "--screenshot=" + shell_quote(blank_shot) + " --window-size=1400,3000", blank_page,
