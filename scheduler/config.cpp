@@ -453,9 +453,7 @@ std::string config_reference_markdown() { return schema::to_markdown(sweep_schem
 // SweepConfig
 
 Location SweepConfig::location_of(const std::string& key_path) const {
-  schema::Context ctx;
-  ctx.locations = locations;
-  return ctx.locate(key_path);
+  return schema::locate(locations, key_path);
 }
 
 std::string SweepConfig::where(const std::string& key_path) const {

@@ -107,7 +107,9 @@ void Context::add(std::string path, Location at, std::string message) {
   issues.push_back({std::move(path), at, std::move(message)});
 }
 
-Location Context::locate(const std::string& path) const {
+Location Context::locate(const std::string& path) const { return schema::locate(locations, path); }
+
+Location locate(const std::map<std::string, Location>& locations, const std::string& path) {
   std::string p = path;
   while (true) {
     auto it = locations.find(p);

@@ -124,9 +124,12 @@ struct Context {
   std::map<std::string, Location> locations;  // key path -> where its value starts
 
   void add(std::string path, Location at, std::string message);
-  // The location of `path`, or of its nearest enclosing key that has one.
   [[nodiscard]] Location locate(const std::string& path) const;
 };
+
+// The location of `path`, or of its nearest enclosing key that has one ({} when none has).
+[[nodiscard]] Location locate(const std::map<std::string, Location>& locations,
+                              const std::string& path);
 
 // Validates `node` (found under `path`, whose key sits at `key_at`) against `field`.
 // Appends problems to ctx.issues, records locations, returns the normalized value (nullopt when
