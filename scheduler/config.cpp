@@ -83,14 +83,17 @@ Field build_schema() {
               .one_of({"float", "int", "categorical"})
               .is_required()
               .with_default_note("required (`categorical` when `values` is given)")
+              .known_elsewhere_as({"distribution", "parameterType"})
               .with_example("type: float"),
           Field::make("low", Type::kNumber, "Smallest value, inclusive (an integer for int).")
               .is_required()
               .only_for(float_int)
+              .known_elsewhere_as({"min"})
               .with_example("low: 1e-5"),
           Field::make("high", Type::kNumber, "Largest value, inclusive; greater than `low`.")
               .is_required()
               .only_for(float_int)
+              .known_elsewhere_as({"max"})
               .with_example("high: 0.1"),
           Field::make("log", Type::kBool, "Sample uniformly in log space (needs `low` > 0).")
               .with_default(false)
@@ -103,6 +106,7 @@ Field build_schema() {
               .above(0)
               .only_for(float_int)
               .with_default_note("unset (int: `1`)")
+              .known_elsewhere_as({"q"})
               .with_example("step: 0.05"),
           Field::make("values", Type::kScalarList,
                       "The choices, each a string, integer, float or boolean, kept with its type "
@@ -110,6 +114,7 @@ Field build_schema() {
               .with_min_items(1)
               .is_required()
               .only_for({"categorical"})
+              .known_elsewhere_as({"choices", "list"})
               .with_example("values: [adam, sgd, rmsprop]"),
           Field::make("when", Type::kMapOf,
                       "Condition: the parameter is active only when its parent (a categorical "
@@ -216,6 +221,7 @@ Field build_schema() {
               .with_example("random_fraction: 0.2"),
       });
   sampler.variant_key = "type";
+  sampler.aliases = {"method", "algorithm"};
   sampler.shorthand_key = "type";
 
   Field pruner = Field::section(
@@ -293,6 +299,7 @@ Field build_schema() {
               .with_example("mode: promotion"),
       });
   pruner.variant_key = "type";
+  pruner.aliases = {"early_terminate", "earlyStopping", "scheduler"};
   pruner.shorthand_key = "type";
 
   Field function_key =
@@ -367,6 +374,7 @@ Field build_schema() {
               .with_example("checkpoint: true"),
       });
   trial.variant_by_presence = true;
+  trial.aliases = {"program", "trialTemplate"};
   trial.required = true;
 
   Field space = Field::make("space", Type::kMapOf,
@@ -374,6 +382,7 @@ Field build_schema() {
                             "digits, `_` and `-`, starting with a letter or `_`.")
                     .is_required()
                     .with_min_items(1)
+                    .known_elsewhere_as({"parameters", "search_space"})
                     .with_example("space: {lr: {type: float, low: 1e-5, high: 0.1, log: true}}");
   space.fields = {param};
 
@@ -395,15 +404,19 @@ Field build_schema() {
                               "Name of the reported metric to optimize (functions report "
                               "`value`).")
                       .with_default(std::string("value"))
+                      .known_elsewhere_as({"name", "objectiveMetricName"})
                       .with_example("metric: val_loss"),
                   Field::make("direction", Type::kEnum, "Whether smaller or larger is better.")
                       .one_of({"minimize", "maximize"})
                       .with_default(std::string("minimize"))
+                      .known_elsewhere_as({"goal", "type"})
                       .with_example("direction: maximize"),
-              }),
+              })
+              .known_elsewhere_as({"metric"}),
           Field::make("max_trials", Type::kInt, "Trials created in total (resumes included).")
               .at_least(1)
               .with_default(int64_t{100})
+              .known_elsewhere_as({"run_cap", "maxTrialCount", "n_trials"})
               .with_example("max_trials: 200"),
           Field::make("timeout", Type::kDuration,
                       "Wall time of the sweep; no new trial starts after it.")
@@ -411,6 +424,7 @@ Field build_schema() {
               .with_example("timeout: 1h30m"),
           Field::make("max_failed", Type::kInt, "Stop creating trials after this many FAIL.")
               .at_least(0)
+              .known_elsewhere_as({"maxFailedTrialCount"})
               .with_example("max_failed: 5"),
           Field::make("max_retries", Type::kInt,
                       "Times a trial is re-queued after its worker was lost before it FAILs.")

@@ -91,6 +91,12 @@ Field Field::with_example(std::string yaml) const {
   return f;
 }
 
+Field Field::known_elsewhere_as(std::vector<std::string> names) const {
+  Field f = *this;
+  f.aliases = std::move(names);
+  return f;
+}
+
 bool Field::applies_to(const std::string& variant) const {
   if (variants.empty()) return true;
   return std::find(variants.begin(), variants.end(), variant) != variants.end();
@@ -671,14 +677,25 @@ std::optional<Json> check_section(const YAML::Node& node, const Field& f, const 
                 "key `" + e.key + "` does not apply to " + variant_kind_text + " (only to " +
                     join(other_variants, ", ") + ")");
       } else {
+        // Without a known variant, every key of the section is a candidate.
+        auto usable = [&](const Field& c) { return !variant_known || c.applies_to(variant); };
         std::vector<std::string> valid;
         for (const auto& candidate : f.fields) {
-          if (candidate.applies_to(variant) &&
+          if (usable(candidate) &&
               std::find(valid.begin(), valid.end(), candidate.key) == valid.end()) {
             valid.push_back(candidate.key);
           }
         }
-        const auto suggestion = closest(e.key, valid);
+        std::optional<std::string> suggestion;
+        for (const auto& candidate : f.fields) {
+          if (usable(candidate) &&
+              std::find(candidate.aliases.begin(), candidate.aliases.end(), e.key) !=
+                  candidate.aliases.end()) {
+            suggestion = candidate.key;
+            break;
+          }
+        }
+        if (!suggestion) suggestion = closest(e.key, valid);
         ctx.add(p, e.key_at,
                 "unknown key `" + e.key + "`" +
                     (suggestion ? "; did you mean `" + *suggestion + "`?"

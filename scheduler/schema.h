@@ -87,6 +87,9 @@ struct Field {
   std::vector<std::string> variants;  // applies only to these variants of its section; empty: all
   std::vector<Field> fields;          // kSection: its keys; kMapOf: fields[0] describes each value
   std::string example;                // YAML shown in the reference
+  // Names other tools use for this key (Optuna's `choices`, W&B's `min`): an unknown key spelt
+  // like one of them is answered with this key as the suggestion. Never accepted as valid.
+  std::vector<std::string> aliases;
 
   // kSection only: how the section picks its variant.
   std::string variant_key;            // the enum key that names the variant ("type")
@@ -112,6 +115,7 @@ struct Field {
   [[nodiscard]] Field one_of(std::vector<std::string> allowed) const;
   [[nodiscard]] Field only_for(std::vector<std::string> variant_names) const;
   [[nodiscard]] Field with_example(std::string yaml) const;
+  [[nodiscard]] Field known_elsewhere_as(std::vector<std::string> names) const;
 
   // The fields of a section that apply to `variant` ("" : fields without variants only).
   [[nodiscard]] bool applies_to(const std::string& variant) const;

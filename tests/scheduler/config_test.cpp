@@ -365,6 +365,37 @@ TEST_CASE("unknown keys are rejected with the closest valid key", "[config]") {
               "key `shuffle` does not apply to type `tpe` (only to grid)");
 }
 
+TEST_CASE("keys spelt as other tools spell them get our name as the suggestion", "[config]") {
+  const std::string text = R"(method: bayes
+metric: {name: val_loss, goal: minimize}
+run_cap: 20
+parameters:
+  lr: {distribution: uniform, min: 0.1, max: 1}
+  opt: {type: categorical, choices: [a, b]}
+early_terminate: {type: hyperband}
+program: train.py
+)";
+  const auto issues = issues_of(text);
+  check_issue(issues, "method", {1, 1}, "did you mean `sampler`?");
+  check_issue(issues, "metric", {2, 1}, "did you mean `objective`?");
+  check_issue(issues, "run_cap", {3, 1}, "did you mean `max_trials`?");
+  check_issue(issues, "parameters", {4, 1}, "did you mean `space`?");
+  check_issue(issues, "early_terminate", {7, 1}, "did you mean `pruner`?");
+  check_issue(issues, "program", {8, 1}, "did you mean `trial`?");
+
+  const std::string space = R"(space:
+  lr: {distribution: uniform, min: 0.1, max: 1}
+  opt: {type: categorical, choices: [a, b]}
+trial: {command: [run]}
+)";
+  const auto inner = issues_of(space);
+  check_issue(inner, "space.lr.distribution", pos_of(space, 2, "distribution"),
+              "did you mean `type`?");
+  check_issue(inner, "space.lr.min", pos_of(space, 2, "min"), "did you mean `low`?");
+  check_issue(inner, "space.lr.max", pos_of(space, 2, "max"), "did you mean `high`?");
+  check_issue(inner, "space.opt.choices", pos_of(space, 3, "choices"), "did you mean `values`?");
+}
+
 TEST_CASE("wrong types say what was expected", "[config]") {
   const std::string text = R"(max_trials: abc
 seed: -1
