@@ -20,7 +20,8 @@
 //   pipeline: {"pipeline": {...the YAML map, verbatim...}}
 // Durations there are numbers of seconds; SweepConfig::trial_kind says which kind it is.
 // In a command's argv, `{name}` stands for the value of parameter `name`, `{{` and `}}` for
-// literal braces; any other brace is an error.
+// literal braces; any other brace is an error, and so is a placeholder naming a conditional
+// parameter (absent from some trials).
 //
 // Not here: running anything, opening the storage, validating the inside of `trial.pipeline`
 // (pipelines/ does that; SweepConfig::where() names the YAML line of any key path it reports).
@@ -125,7 +126,9 @@ struct SweepConfig {
 // the directory relative paths are resolved against (its parent; the working directory if none).
 [[nodiscard]] SweepConfig parse_config(const std::string& text, const std::string& source_name);
 
-// The sampler and pruner a config selects, from the factories in search/.
+// The sampler and pruner a config selects, from the factories in search/. A sampler may keep a
+// reference to config.space: the config must outlive it. Throws ConfigError for a selection the
+// factories refuse (parse_config() has already checked the ones it knows).
 [[nodiscard]] std::unique_ptr<search::Sampler> make_sampler(const SweepConfig& config);
 [[nodiscard]] std::unique_ptr<search::Pruner> make_pruner(const SweepConfig& config);
 
