@@ -245,7 +245,7 @@ void check_marks(const std::string& html, const Fixture& fx) {
 
 // ------------------------------------------------------------------------------ importance
 
-TEST_CASE("importance: a function of x1 alone gives x1 nearly all of it, whatever its position",
+TEST_CASE("importance: a function of x1 alone gives x1 nearly all of it wherever x1 sits in the space",
           "[report][importance]") {
   search::SearchSpace space;
   for (const char* name : {"x1", "x2", "x3"}) space.add({name, Distribution::Float(0.0, 1.0), std::nullopt});
@@ -284,7 +284,7 @@ TEST_CASE("importance: a function of x1 alone gives x1 nearly all of it, whateve
   }
 }
 
-TEST_CASE("importance: parameters that do not matter explain about nothing, however many bins",
+TEST_CASE("importance: parameters that do not matter explain about nothing whatever their number of bins",
           "[report][importance]") {
   search::SearchSpace space;
   for (const char* name : {"x1", "x2", "x3"}) space.add({name, Distribution::Float(0.0, 1.0), std::nullopt});
@@ -296,7 +296,8 @@ TEST_CASE("importance: parameters that do not matter explain about nothing, howe
     search::Rng rng(seed);
     std::vector<search::FrozenTrial> trials;
     for (int n = 0; n < 200; ++n) {
-      trials.push_back(complete_trial(n, {rng.uniform(), rng.uniform(), rng.uniform()}, rng.normal()));
+      search::Params p = {rng.uniform(), rng.uniform(), rng.uniform()};
+      trials.push_back(complete_trial(n, p, rng.normal()));
     }
     const auto imp = cli::parameter_importance(space, trials);
     REQUIRE(imp);
@@ -308,7 +309,7 @@ TEST_CASE("importance: parameters that do not matter explain about nothing, howe
   CHECK(mean_sum < 0.06);
 }
 
-TEST_CASE("importance: categorical parents get their branch, conditional children their effect within it",
+TEST_CASE("importance: categorical parents get their branch and conditional children their effect within it",
           "[report][importance]") {
   search::SearchSpace space;
   space.add({"opt", Distribution::Categorical({std::string("sgd"), std::string("adam")}), std::nullopt});
@@ -367,7 +368,7 @@ TEST_CASE("importance: too few trials or no variance give no estimate", "[report
 
 // ------------------------------------------------------------------------------ text helpers
 
-TEST_CASE("html_escape neutralises markup and repairs bad UTF-8; curves keep first and last points", "[report]") {
+TEST_CASE("html_escape neutralises markup and repairs bad UTF-8", "[report]") {
   CHECK(cli::html_escape("<a href='x' title=\"y\">&amp;</a>") ==
         "&lt;a href=&#39;x&#39; title=&quot;y&quot;&gt;&amp;amp;&lt;/a&gt;");
   CHECK(cli::html_escape("caf\xC3\xA9 \xE2\x9C\x93 \xF0\x9F\x99\x82") == "caf\xC3\xA9 \xE2\x9C\x93 \xF0\x9F\x99\x82");
@@ -379,7 +380,9 @@ TEST_CASE("html_escape neutralises markup and repairs bad UTF-8; curves keep fir
   CHECK(cli::html_escape("\xED\xA0\x80") == "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // a surrogate
   CHECK(cli::html_escape("\xE2\x9C") == "\xEF\xBF\xBD\xEF\xBF\xBD");                  // cut short
   CHECK(cli::html_escape(std::string("x\0y\x01z\tw\n", 9)) == "xyz\tw\n");
+}
 
+TEST_CASE("long curves keep evenly spaced points with the first and the last", "[report]") {
   CHECK(cli::downsample_indices(5, 10) == std::vector<size_t>{0, 1, 2, 3, 4});
   CHECK(cli::downsample_indices(9, 3) == std::vector<size_t>{0, 4, 8});
   const auto kept = cli::downsample_indices(1000, 17);
