@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
-#include <cstdarg>
 #include <cstdint>
 #include <cstdio>
 #include <ctime>
@@ -23,26 +22,6 @@ using scheduler::TrialRecord;
 using search::TrialState;
 
 // ------------------------------------------------------------------------------------ text helpers
-
-void appendf(std::string& out, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
-void appendf(std::string& out, const char* fmt, ...) {
-  char buf[256];
-  va_list ap;
-  va_start(ap, fmt);
-  const int n = std::vsnprintf(buf, sizeof buf, fmt, ap);
-  va_end(ap);
-  if (n < 0) return;
-  if (static_cast<size_t>(n) < sizeof buf) {
-    out.append(buf, static_cast<size_t>(n));
-    return;
-  }
-  std::string big(static_cast<size_t>(n) + 1, '\0');
-  va_start(ap, fmt);
-  std::vsnprintf(big.data(), big.size(), fmt, ap);
-  va_end(ap);
-  big.resize(static_cast<size_t>(n));
-  out += big;
-}
 
 std::string num(double v, int digits = 6) {
   if (std::isnan(v)) return "nan";
@@ -308,9 +287,9 @@ struct Box {
 };
 
 void open_svg(std::string& s, const std::string& id, int width, int height, const std::string& aria) {
-  appendf(s, "<svg id=\"%s\" class=\"plot\" viewBox=\"0 0 %d %d\" width=\"%d\" height=\"%d\" role=\"img\"", id.c_str(),
-          width, height, width, height);
-  s += " aria-label=\"" + aria + "\">\n";
+  const auto w = std::to_string(width), h = std::to_string(height);
+  s += "<svg id=\"" + id + "\" class=\"plot\" viewBox=\"0 0 " + w + " " + h + "\" width=\"" + w + "\" height=\"" + h +
+       "\" role=\"img\" aria-label=\"" + aria + "\">\n";
 }
 
 // Grid, axis lines, tick labels and axis titles of an x/y plot. Titles are already escaped.
@@ -423,9 +402,12 @@ void Page::summary(std::string& s) {
   if (!st.version.empty()) s += " &middot; hypertune " + html_escape(st.version);
   if (!st.config_hash.empty()) s += " &middot; config sha256 " + html_escape(st.config_hash.substr(0, 12));
   s += "</p></header>\n";
-  s += "<nav><a href=\"#summary\">summary</a> <a href=\"#history\">history</a> "
-       "<a href=\"#intermediate\">learning curves</a> <a href=\"#parallel\">parallel coordinates</a> "
-       "<a href=\"#importance\">importance</a> <a href=\"#slices\">slices</a> <a href=\"#trials\">trials</a></nav>\n";
+  s += points_.empty() ? "<nav><a href=\"#summary\">summary</a> <a href=\"#intermediate\">learning curves</a> "
+                         "<a href=\"#trials\">trials</a></nav>\n"
+                       : "<nav><a href=\"#summary\">summary</a> <a href=\"#history\">history</a> "
+                         "<a href=\"#intermediate\">learning curves</a> <a href=\"#parallel\">parallel coordinates</a> "
+                         "<a href=\"#importance\">importance</a> <a href=\"#slices\">slices</a> "
+                         "<a href=\"#trials\">trials</a></nav>\n";
   s += "<section id=\"summary\"><h2>Summary</h2>\n<p class=\"chips\">";
   s += "<span class=\"chip total\">" + std::to_string(in_.trials.size()) + " trials</span>";
   for (auto state : kStates) {
