@@ -612,9 +612,11 @@ void Page::parallel(std::string& s) {
 
   s += "<section id=\"parallel\"><h2>Parallel coordinates</h2>\n<p class=\"note\">One line per completed trial "
        "through its parameters and " +
-       metric_ +
-       "; darker lines are better trials (by rank), drawn on top. "
-       "A parameter a trial did not set (conditional) is drawn at n/a.</p>\n";
+       metric_ + "; darker lines are better trials (by rank), drawn on top." +
+       (std::find(has_na.begin(), has_na.end(), true) != has_na.end()
+            ? " A parameter a trial did not set (conditional) is drawn at n/a."
+            : "") +
+       "</p>\n";
   open_svg(s, "plot-parallel", width, kH, "Parallel coordinates");
   for (size_t k : worst_first_) {
     const auto& p = points_[k];
