@@ -143,16 +143,20 @@ std::optional<Assignment> Study::ask(const std::string& worker) {
   // 2. Promotions (paused trials going on to the next rung), also after the budget is spent.
   promotion_possible_ = false;
   if (!stopped_) {
-    if (auto promo = pruner_->promote()) {
+    while (auto promo = pruner_->promote()) {
       Entry* e = find(promo->trial_number);
-      if (e && e->rec.trial.state == TrialState::kPaused) {
-        e->rec.trial.rung = promo->rung;
-        e->rec.pause_at = promo->pause_at;
-        auto a = assignment_for(*e, worker);
-        persist(*e);
-        sampler_->observe(e->rec.trial);  // no longer a paused observation
-        return a;
+      if (!e || is_finished(e->rec.trial.state)) continue;
+      if (e->rec.trial.state != TrialState::kPaused) {
+        // Told to pause, but its checkpoint has not arrived yet: resume it as soon as it does.
+        pending_promotions_[promo->trial_number] = *promo;
+        continue;
       }
+      e->rec.trial.rung = promo->rung;
+      e->rec.pause_at = promo->pause_at;
+      auto a = assignment_for(*e, worker);
+      persist(*e);
+      sampler_->observe(e->rec.trial);  // no longer a paused observation
+      return a;
     }
   }
   // 3. A new trial.
@@ -252,6 +256,7 @@ void Study::mark_finished(Entry& e, TrialState state) {
   running_.erase(t.number);
   waiting_.erase(t.number);
   persist(e);
+  pending_promotions_.erase(t.number);
   if (state == TrialState::kFail) ++failed_;
   pruner_->finished(t);
   sampler_->observe(t);
@@ -290,10 +295,20 @@ bool Study::finish(int64_t number, const Outcome& o, const std::string& worker) 
       break;
     case Outcome::Kind::kPaused: {
       promotion_possible_ = true;
-      t.state = TrialState::kPaused;
       if (o.checkpoint) e->rec.checkpoint = o.checkpoint;
       e->holder.clear();
       running_.erase(number);
+      if (auto p = pending_promotions_.find(number); p != pending_promotions_.end()) {
+        // Promoted while its pause was in flight: queue it for the next rung right away.
+        t.rung = p->second.rung;
+        e->rec.pause_at = p->second.pause_at;
+        pending_promotions_.erase(p);
+        t.state = TrialState::kWaiting;
+        waiting_.insert(number);
+        persist(*e);
+        break;
+      }
+      t.state = TrialState::kPaused;
       persist(*e);
       sampler_->observe(t);
       break;

@@ -139,6 +139,8 @@ class Study {
   std::map<int64_t, Entry> trials_;
   std::set<int64_t> waiting_;   // WAITING trials, oldest first
   std::set<int64_t> running_;   // RUNNING trials
+  // Promotions the pruner gave for trials whose pause had not reached the study yet.
+  std::map<int64_t, search::Promotion> pending_promotions_;
   int64_t next_number_ = 0;
   int64_t failed_ = 0;
   std::optional<int64_t> best_;
