@@ -22,7 +22,7 @@
 //
 // Not here: splitting observations, weights by age, choosing a candidate (search/tpe_model.h).
 // Errors: hypertune::Error for inconsistent input (sizes, values outside an axis, several axes
-// without multivariate). Thread-safety: log_pdf() caches normalisers; one Estimator per thread.
+// without multivariate). Thread-safety: log_pdf() fills caches; one Estimator per thread.
 
 #include <cstddef>
 #include <cstdint>
@@ -66,7 +66,14 @@ struct Settings {
 
 // Optuna 3.1's default_weights(count)[rank], rank 0 being the oldest observation:
 // a linear ramp from 1/count to 1 over the oldest count-25, then 25 ones.
-[[nodiscard]] double default_weight(size_t rank, size_t count) noexcept;
+[[nodiscard]] inline double default_weight(size_t rank, size_t count) noexcept {
+  if (count <= 25 || rank + 25 >= count) return 1.0;
+  const size_t ramp = count - 25;
+  const double start = 1.0 / static_cast<double>(count);
+  if (ramp == 1) return start;
+  if (rank == ramp - 1) return 1.0;  // numpy.linspace pins the endpoint
+  return start + static_cast<double>(rank) * ((1.0 - start) / static_cast<double>(ramp - 1));
+}
 
 // Standard normal pieces, accurate in the tails (exposed for tests).
 [[nodiscard]] double ndtr(double x) noexcept;                       // Phi(x)
@@ -86,7 +93,7 @@ class Estimator {
             std::vector<double> weights, const Settings& settings);
 
   [[nodiscard]] size_t dims() const noexcept { return axes_.size(); }
-  [[nodiscard]] size_t observations() const noexcept { return n_obs_; }
+  [[nodiscard]] size_t observations() const noexcept { return n_observations_; }
   [[nodiscard]] size_t components() const noexcept { return m_; }
 
   // Draws `count` points from the mixture; out[a][k] is point k's internal value on axis a.
@@ -100,46 +107,78 @@ class Estimator {
 
  private:
   struct NumericAxis {
-    std::vector<double> mu, sigma;    // per component, prior last
-    std::vector<double> inv_sigma, log_sigma;
-    std::vector<double> log_z;        // log normaliser per component, lazily filled (NaN = unknown)
-    bool shared_sigma = false;        // every observation component has sigma[0]
-    std::vector<double> cell_table;   // discrete + shared sigma: log cell mass by offset (lazy)
-    int64_t cells = 0;                // number of legal values when cell_table is used
+    std::vector<double> mu, sigma;  // per component, prior last
+    std::vector<double> inv_sigma;
+    std::vector<double> cell_table;  // discrete, shared sigma: log cell mass by offset (lazy, NaN)
+    int64_t cells = 0;               // number of legal values when cell_table is used
   };
   struct CategoricalAxis {
-    std::vector<int32_t> obs;  // choice of each observation component
-    double hit = 0.0, miss = 0.0;  // linear row probabilities of an observation component
+    std::vector<int32_t> obs;      // choice of each observation component
+    double hit = 0.0, miss = 0.0;  // row probabilities of an observation component
     std::vector<double> log_p;     // one axis only: log of the mixture's probability per choice
   };
   struct Block {
-    double mu_lo, mu_hi, sigma_lo, sigma_hi, weight;
+    double mu_lo = 0, mu_hi = 0, sigma_lo = 0, sigma_hi = 0, weight = 0;
+    double log_weight = 0, log_sigma_lo = 0, log_sigma_hi = 0;
+  };
+  // Taylor expansion of a block of equal-bandwidth continuous kernels around its centre c:
+  // sum_i coef_i exp(-(t - d_i)^2 / 2) = exp(-t^2 / 2) sum_k t^k m_k, t = (x - c) / sigma,
+  // d_i = (mu_i - c) / sigma, m_k = sum_i coef_i exp(-d_i^2 / 2) d_i^k / k!.
+  static constexpr size_t kTerms = 24;
+  struct Expansion {
+    bool ready = false, usable = false;
+    int uses = 0;
+    double centre = 0, inv_sigma = 0, radius = 0, abs_sum = 0;  // radius = max |d_i|
+    double m[kTerms] = {};
   };
 
+  void build_blocks();
+  void build_generic();
   [[nodiscard]] double component_log_kernel(size_t a, size_t i, double x) const;
+  [[nodiscard]] double cell_log_mass(size_t a, size_t i, double x) const;
   [[nodiscard]] double exact_model(std::span<const double> xm) const;
-  [[nodiscard]] double log_z(size_t a, size_t i);
-  [[nodiscard]] double kernel(size_t i, double x, double lo, double hi);  // one numeric axis
+  [[nodiscard]] double prior_kernel(double x, double lo, double hi) const;
+  [[nodiscard]] double log_scale(size_t a, size_t i) const;
   void prepare_block(size_t b);
+  void prepare_expansion(size_t b);
   [[nodiscard]] double sorted_log_pdf(double x);
+  [[nodiscard]] double sorted_log_pdf_uncached(double x);
   [[nodiscard]] double generic_log_pdf(std::span<const double> x, std::vector<double>& scratch);
-  [[nodiscard]] double cell_log_mass(size_t a, size_t i, double x);
 
   std::vector<Axis> axes_;
   Settings settings_;
-  size_t n_obs_ = 0;
-  size_t m_ = 0;  // components, prior included
+  size_t n_observations_ = 0;
+  size_t n_obs_ = 0;  // observation components (fewer than observations once merged); prior next
+  size_t m_ = 0;      // components, prior included
   bool prior_ = false;
-  std::vector<double> w_, log_w_, cum_w_;
-  std::vector<NumericAxis> num_;         // indexed by axis (empty for categorical axes)
-  std::vector<CategoricalAxis> cat_;     // indexed by axis (empty for numeric axes)
+  std::vector<double> w_;            // normalised weights
+  std::vector<NumericAxis> num_;     // indexed by axis (empty for categorical axes)
+  std::vector<CategoricalAxis> cat_;  // indexed by axis (empty for numeric axes)
 
-  // One numeric axis: observation components sorted by centre, grouped in blocks, with the
-  // per-component factor w / (sigma sqrt(2 pi) Z) (continuous) or w / Z (discrete), lazily.
+  // One numeric axis: observation components sorted by centre (equal ones merged), grouped in
+  // blocks with their extents; per-component factor w / (sigma sqrt(2 pi) Z) (continuous) or
+  // w / Z (discrete), filled a block at a time on first use.
   bool sorted_path_ = false;
   std::vector<Block> blocks_, prefix_, suffix_;  // prefix_[b]: blocks 0..b; suffix_[b]: b..end
   std::vector<uint8_t> block_ready_;
   std::vector<double> coef_;
+  std::vector<Expansion> expansion_;
+  double prior_norm_ = 0.0;  // truncation normaliser of the prior component
+  std::vector<std::pair<double, double>> memo_;  // densities already computed: (x, log density)
+
+  // Several axes: per-component constant of the log density, and for discrete axes with a shared
+  // bandwidth the grid index of each observation component's centre.
+  std::vector<double> comp_const_;
+  std::vector<std::vector<int32_t>> grid_;
+  // Continuous axes whose observation components share sigma: centres pre-scaled by
+  // sqrt(1/2) / sigma, so that a kernel's exponent is -(x' - mu')^2.
+  struct ScaledAxis {
+    size_t axis;
+    double scale;
+    std::vector<double> mu;
+  };
+  std::vector<ScaledAxis> scaled_;
+  std::vector<uint8_t> in_scaled_;  // per axis
 };
 
 }  // namespace hypertune::search::parzen

@@ -130,14 +130,15 @@ bool TpeModel::loss_less(uint32_t a, uint32_t b) const {
 
 void TpeModel::insert_sorted(uint32_t slot) {
   const Entry& e = slots_[slot];
+  const double* model = values(slot);
   auto by_number = [&](uint32_t s, int64_t n) { return slots_[s].number < n; };
   chrono_.insert(std::lower_bound(chrono_.begin(), chrono_.end(), e.number, by_number), slot);
   by_loss_.insert(std::lower_bound(by_loss_.begin(), by_loss_.end(), slot,
                                    [&](uint32_t a, uint32_t b) { return loss_less(a, b); }),
                   slot);
-  for (size_t p = 0; p < e.model.size(); ++p) {
-    if (axes_[p].categorical() || std::isnan(e.model[p])) continue;
-    const ValueRef ref{e.model[p], e.number, slot};
+  for (size_t p = 0; p < axes_.size(); ++p) {
+    if (axes_[p].categorical() || std::isnan(model[p])) continue;
+    const ValueRef ref{model[p], e.number, slot};
     auto& vec = by_value_[p];
     vec.insert(std::lower_bound(vec.begin(), vec.end(), ref,
                                 [](const ValueRef& a, const ValueRef& b) {
@@ -150,14 +151,15 @@ void TpeModel::insert_sorted(uint32_t slot) {
 
 void TpeModel::erase_sorted(uint32_t slot) {
   const Entry& e = slots_[slot];
+  const double* model = values(slot);
   auto by_number = [&](uint32_t s, int64_t n) { return slots_[s].number < n; };
   chrono_.erase(std::lower_bound(chrono_.begin(), chrono_.end(), e.number, by_number));
   by_loss_.erase(std::lower_bound(by_loss_.begin(), by_loss_.end(), slot,
                                   [&](uint32_t a, uint32_t b) { return loss_less(a, b); }));
-  for (size_t p = 0; p < e.model.size(); ++p) {
-    if (axes_[p].categorical() || std::isnan(e.model[p])) continue;
+  for (size_t p = 0; p < axes_.size(); ++p) {
+    if (axes_[p].categorical() || std::isnan(model[p])) continue;
     auto& vec = by_value_[p];
-    vec.erase(std::lower_bound(vec.begin(), vec.end(), ValueRef{e.model[p], e.number, slot},
+    vec.erase(std::lower_bound(vec.begin(), vec.end(), ValueRef{model[p], e.number, slot},
                                [](const ValueRef& a, const ValueRef& b) {
                                  return a.value < b.value ||
                                         (a.value == b.value && a.number < b.number);
@@ -166,12 +168,12 @@ void TpeModel::erase_sorted(uint32_t slot) {
 }
 
 void TpeModel::upsert(int64_t number, const Params& params, TpeRank rank) {
-  std::vector<double> model = to_model(params, number);
+  const std::vector<double> model = to_model(params, number);
+  const size_t np = axes_.size();
   if (const auto it = slot_of_.find(number); it != slot_of_.end()) {
     erase_sorted(it->second);
-    Entry& e = slots_[it->second];
-    e.rank = rank;
-    e.model = std::move(model);
+    slots_[it->second].rank = rank;
+    std::copy(model.begin(), model.end(), values_.begin() + static_cast<ptrdiff_t>(it->second * np));
     insert_sorted(it->second);
     return;
   }
@@ -182,8 +184,10 @@ void TpeModel::upsert(int64_t number, const Params& params, TpeRank rank) {
   } else {
     slot = static_cast<uint32_t>(slots_.size());
     slots_.emplace_back();
+    values_.resize(values_.size() + np);
   }
-  slots_[slot] = Entry{number, rank, std::move(model)};
+  slots_[slot] = Entry{number, rank};
+  std::copy(model.begin(), model.end(), values_.begin() + static_cast<ptrdiff_t>(slot * np));
   slot_of_.emplace(number, slot);
   insert_sorted(slot);
 }
@@ -192,7 +196,6 @@ bool TpeModel::erase(int64_t number) {
   const auto it = slot_of_.find(number);
   if (it == slot_of_.end()) return false;
   erase_sorted(it->second);
-  slots_[it->second].model.clear();
   free_slots_.push_back(it->second);
   slot_of_.erase(it);
   return true;
@@ -225,7 +228,7 @@ void TpeModel::sample_unit(const Unit& unit, size_t n_below, const std::vector<L
                            Rng& rng, Params& out) {
   const auto& P = unit.params;
   const size_t d = P.size();
-  auto active = [&](const std::vector<double>& model) {
+  auto active = [&](const double* model) {
     for (size_t p : P) {
       if (std::isnan(model[p])) return false;
     }
@@ -239,48 +242,51 @@ void TpeModel::sample_unit(const Unit& unit, size_t n_below, const std::vector<L
   // Below: the best n_below trials where the unit is active, in trial-number order.
   std::vector<uint32_t> below;
   for (size_t k = 0; k < n_below; ++k) {
-    if (active(slots_[by_loss_[k]].model)) below.push_back(by_loss_[k]);
+    if (active(values(by_loss_[k]))) below.push_back(by_loss_[k]);
   }
   std::sort(below.begin(), below.end(),
             [&](uint32_t a, uint32_t b) { return slots_[a].number < slots_[b].number; });
   std::vector<std::vector<double>> below_cols(d, std::vector<double>(below.size()));
   std::vector<double> below_w(below.size());
   for (size_t r = 0; r < below.size(); ++r) {
-    for (size_t a = 0; a < d; ++a) below_cols[a][r] = slots_[below[r]].model[P[a]];
+    for (size_t a = 0; a < d; ++a) below_cols[a][r] = values(below[r])[P[a]];
     below_w[r] = parzen::default_weight(r, below.size());
   }
 
   // Above: every other stored trial where the unit is active, and the active liars.
-  std::vector<std::vector<double>> above_cols(d);
-  std::vector<double> above_w;
   std::vector<const Liar*> live;
   for (const Liar& l : liars) {
-    if (active(l.model)) live.push_back(&l);
+    if (active(l.model.data())) live.push_back(&l);
   }
   // Visits the above set in trial-number order: f(model, slot or UINT32_MAX, liar index).
   auto for_each_above_by_number = [&](auto&& f) {
     size_t j = 0;
     for (uint32_t s : chrono_) {
-      const Entry& e = slots_[s];
-      while (j < live.size() && live[j]->number < e.number) {
-        f(live[j]->model, UINT32_MAX, j);
+      const int64_t number = slots_[s].number;
+      while (j < live.size() && live[j]->number < number) {
+        f(live[j]->model.data(), UINT32_MAX, j);
         ++j;
       }
-      if (!below_[s] && active(e.model)) f(e.model, s, size_t{0});
+      const double* model = values(s);
+      if (!below_[s] && active(model)) f(model, s, size_t{0});
     }
-    for (; j < live.size(); ++j) f(live[j]->model, UINT32_MAX, j);
+    for (; j < live.size(); ++j) f(live[j]->model.data(), UINT32_MAX, j);
   };
 
+  std::vector<std::vector<double>> above_cols(d);
+  std::vector<double> above_w;
   if (d == 1 && !axes[0].categorical()) {
-    // One numeric parameter: hand the estimator its centres already sorted, from the value index.
+    // One numeric parameter: hand the estimator its centres already sorted, from the value index;
+    // the weights (by age) come from a pass in trial-number order.
     const size_t p = P[0];
-    const auto& values = by_value_[p];
-    const size_t count = values.size() - below.size() + live.size();
+    const auto& sorted = by_value_[p];
+    const size_t count = sorted.size() - below.size() + live.size();
     std::vector<double> liar_w(live.size(), 1.0);
-    if (count > 25) {
+    const bool ramp = count > 25;
+    if (ramp) {
       slot_weight_.resize(slots_.size());
       size_t r = 0;
-      for_each_above_by_number([&](const std::vector<double>&, uint32_t s, size_t j) {
+      for_each_above_by_number([&](const double*, uint32_t s, size_t j) {
         const double w = parzen::default_weight(r++, count);
         if (s == UINT32_MAX) {
           liar_w[j] = w;
@@ -296,27 +302,33 @@ void TpeModel::sample_unit(const Unit& unit, size_t n_below, const std::vector<L
       return va < vb || (va == vb && live[a]->number < live[b]->number);
     });
     auto& col = above_cols[0];
-    col.reserve(count);
-    above_w.reserve(count);
-    size_t j = 0;
-    for (const ValueRef& ref : values) {
+    col.resize(count + 1);  // + 1: room for the prior, which the estimator appends
+    above_w.resize(count + 1);
+    double* cv = col.data();
+    double* wv = above_w.data();
+    const uint8_t* is_below = below_.data();
+    const double* sw = slot_weight_.data();
+    size_t n = 0, j = 0;
+    for (const ValueRef& ref : sorted) {
       while (j < order.size() && (live[order[j]]->model[p] < ref.value ||
                                   (live[order[j]]->model[p] == ref.value &&
                                    live[order[j]]->number < ref.number))) {
-        col.push_back(live[order[j]]->model[p]);
-        above_w.push_back(liar_w[order[j]]);
+        cv[n] = live[order[j]]->model[p];
+        wv[n++] = liar_w[order[j]];
         ++j;
       }
-      if (below_[ref.slot]) continue;
-      col.push_back(ref.value);
-      above_w.push_back(count > 25 ? slot_weight_[ref.slot] : 1.0);
+      if (is_below[ref.slot]) continue;
+      cv[n] = ref.value;
+      wv[n++] = ramp ? sw[ref.slot] : 1.0;
     }
     for (; j < order.size(); ++j) {
-      col.push_back(live[order[j]]->model[p]);
-      above_w.push_back(liar_w[order[j]]);
+      cv[n] = live[order[j]]->model[p];
+      wv[n++] = liar_w[order[j]];
     }
+    col.resize(n);
+    above_w.resize(n);
   } else {
-    for_each_above_by_number([&](const std::vector<double>& model, uint32_t, size_t) {
+    for_each_above_by_number([&](const double* model, uint32_t, size_t) {
       for (size_t a = 0; a < d; ++a) above_cols[a].push_back(model[P[a]]);
     });
     above_w.resize(above_cols[0].size());

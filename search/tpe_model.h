@@ -94,7 +94,6 @@ class TpeModel {
   struct Entry {
     int64_t number = 0;
     TpeRank rank;
-    std::vector<double> model;  // model-space value per parameter, NaN when inactive
   };
   struct ValueRef {
     double value;
@@ -112,6 +111,8 @@ class TpeModel {
   };
 
   [[nodiscard]] std::vector<double> to_model(const Params& params, int64_t number) const;
+  // Model-space values of a stored trial, one per parameter (NaN when inactive).
+  [[nodiscard]] const double* values(uint32_t slot) const { return &values_[slot * axes_.size()]; }
   [[nodiscard]] bool loss_less(uint32_t a, uint32_t b) const;
   void insert_sorted(uint32_t slot);
   void erase_sorted(uint32_t slot);
@@ -124,6 +125,7 @@ class TpeModel {
   std::vector<Unit> units_;
 
   std::vector<Entry> slots_;
+  std::vector<double> values_;  // slots_.size() x parameters
   std::vector<uint32_t> free_slots_;
   std::unordered_map<int64_t, uint32_t> slot_of_;
   std::vector<uint32_t> chrono_;                 // slots by trial number
