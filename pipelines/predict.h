@@ -7,7 +7,7 @@
 // classification one `proba_<label>` column per class in the model's class order.
 // Inputs: tabular models take a CSV with the training columns (the target may be present and is
 // ignored; extra columns are ignored; unseen categories are handled as in training). Image models
-// take an IDX image file (plain or gzip) or a CSV whose every column is a pixel (0..255),
+// take an IDX image file (plain or gzip) or a CSV (header row) whose every column is a pixel (0..255),
 // height x width columns per row.
 //
 // Not here: training, the CLI (the `hypertune predict` command calls predict()).

@@ -31,13 +31,13 @@ struct TrialFailure {
 
 // ---- optimiser over one flat parameter buffer ----
 //
-// Every parameter becomes a view into one contiguous buffer and every gradient a view into a
-// second one. Autograd then accumulates into the views in place, zeroing the gradients is a single
-// fill, and one update step is one pass over memory instead of several kernels per parameter.
+// Every parameter becomes a view into one contiguous buffer (and its moments views into two more).
+// Gradients come straight from torch::autograd::grad, so nothing is zeroed or accumulated, and on
+// CPU one update is a single fused pass over each parameter instead of several kernels.
 class FlatOptimizer {
  public:
   FlatOptimizer(const std::vector<Tensor>& params, const OptimizerConfig& cfg, torch::Device device)
-      : cfg_(cfg), weight_decay_(cfg.effective_weight_decay()) {
+      : cfg_(cfg), weight_decay_(cfg.effective_weight_decay()), params_(params) {
     // Each parameter starts on a 64-byte boundary, as a separately allocated tensor would: oneDNN
     // and the vectorised kernels take slower paths on unaligned weights. The padding stays zero
     // under every update rule.
@@ -46,11 +46,14 @@ class FlatOptimizer {
     int64_t total = 0;
     for (const auto& p : params) total += aligned(p.numel());
     const auto opts = torch::TensorOptions().dtype(torch::kFloat32).device(device);
-    params_ = torch::zeros({total}, opts);
-    grads_ = torch::zeros({total}, opts);
+    flat_ = torch::zeros({total}, opts);
+    const bool moments = cfg_.type != OptimizerType::kSgd;
+    if (moments || cfg_.momentum > 0.0) m_ = torch::zeros({total}, opts);
+    if (moments) v_ = torch::zeros({total}, opts);
+    if (!device.is_cpu()) grads_ = torch::zeros({total}, opts);
     torch::NoGradGuard no_grad;
     int64_t off = 0;
-    for (auto p : params) {
+    for (auto p : params_) {
       const int64_t n = p.numel();
       // Convolution weights are laid out channels-last: oneDNN then keeps whole forward and
       // backward passes in its native layout instead of reordering per call (about 25% faster
@@ -61,30 +64,26 @@ class FlatOptimizer {
         const auto sz = p.sizes();
         return slice.as_strided(sz, {sz[1] * sz[2] * sz[3], 1, sz[3] * sz[1], sz[1]});
       };
-      Tensor view = layout(params_);
+      Tensor view = layout(flat_);
       view.copy_(p);
       p.set_data(view);
-      p.mutable_grad() = layout(grads_);
+      if (grads_.defined()) grad_views_.push_back(layout(grads_));
+      offsets_.push_back(off);
       off += aligned(n);
-    }
-    if (cfg_.type == OptimizerType::kSgd) {
-      if (cfg_.momentum > 0.0) m_ = torch::zeros({total}, opts);
-    } else {
-      m_ = torch::zeros({total}, opts);
-      v_ = torch::zeros({total}, opts);
     }
   }
 
-  void zero_grad() { grads_.zero_(); }
+  // The leaf tensors to differentiate the loss by, in step()'s order.
+  [[nodiscard]] const std::vector<Tensor>& parameters() const { return params_; }
 
-  void step(double lr) {
+  // One update with the gradients of parameters() (undefined: unused, skipped as PyTorch does).
+  void step(const std::vector<Tensor>& grads, double lr) {
     ++steps_;
-    if (params_.device().is_cpu()) step_cpu(lr);
-    else step_tensor(lr);
+    if (flat_.device().is_cpu()) step_cpu(grads, lr);
+    else step_tensor(grads, lr);
   }
 
   [[nodiscard]] int64_t steps() const { return steps_; }
-  [[nodiscard]] int64_t size() const { return params_.numel(); }
 
   void save(c10::Dict<std::string, Tensor>& d) const {
     if (m_.defined()) d.insert("optim.m", m_.cpu().clone());
@@ -106,29 +105,14 @@ class FlatOptimizer {
   }
 
  private:
-  void step_cpu(double lr) {
-    float* p = params_.data_ptr<float>();
-    const float* g = grads_.data_ptr<float>();
-    float* m = m_.defined() ? m_.data_ptr<float>() : nullptr;
-    float* v = v_.defined() ? v_.data_ptr<float>() : nullptr;
+  void step_cpu(const std::vector<Tensor>& grads, double lr) {
+    float* const base = flat_.data_ptr<float>();
+    float* const m_base = m_.defined() ? m_.data_ptr<float>() : nullptr;
+    float* const v_base = v_.defined() ? v_.data_ptr<float>() : nullptr;
     const auto wd = static_cast<float>(weight_decay_);
     const auto flr = static_cast<float>(lr);
-    if (cfg_.type == OptimizerType::kSgd) {
-      const auto mom = static_cast<float>(cfg_.momentum);
-      const bool first = steps_ == 1;
-      const bool nesterov = cfg_.nesterov;
-      at::parallel_for(0, size(), 1 << 15, [&](int64_t begin, int64_t end) {
-        for (int64_t i = begin; i < end; ++i) {
-          float d = g[i] + wd * p[i];
-          if (m != nullptr) {
-            m[i] = first ? d : mom * m[i] + d;
-            d = nesterov ? d + mom * m[i] : m[i];
-          }
-          p[i] -= flr * d;
-        }
-      });
-      return;
-    }
+    const auto mom = static_cast<float>(cfg_.momentum);
+    const bool first = steps_ == 1;
     const bool decoupled = cfg_.type == OptimizerType::kAdamW;
     const auto b1 = static_cast<float>(cfg_.beta1);
     const auto b2 = static_cast<float>(cfg_.beta2);
@@ -137,47 +121,85 @@ class FlatOptimizer {
     const auto inv_bc2_sqrt = static_cast<float>(1.0 / std::sqrt(1.0 - std::pow(cfg_.beta2, t)));
     const auto eps = static_cast<float>(cfg_.eps);
     const float decay = 1.0f - flr * wd;
-    at::parallel_for(0, size(), 1 << 15, [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) {
-        float gi = g[i];
-        float pi = p[i];
-        if (decoupled) pi *= decay;
-        else gi += wd * pi;
-        const float mi = m[i] * b1 + gi * (1.0f - b1);
-        const float vi = v[i] * b2 + gi * gi * (1.0f - b2);
-        m[i] = mi;
-        v[i] = vi;
-        p[i] = pi - step_size * mi / (std::sqrt(vi) * inv_bc2_sqrt + eps);
+    for (size_t k = 0; k < params_.size(); ++k) {
+      Tensor g = grads[k];
+      if (!g.defined()) continue;
+      // The loop walks memory, so the gradient must share the parameter's layout.
+      if (g.strides() != params_[k].strides() || g.scalar_type() != torch::kFloat32) {
+        Tensor same = torch::empty_strided(params_[k].sizes(), params_[k].strides(), params_[k].options());
+        same.copy_(g);
+        g = same;
       }
-    });
+      const float* gp = g.data_ptr<float>();
+      const int64_t off = offsets_[k];
+      float* p = base + off;
+      float* m = m_base ? m_base + off : nullptr;
+      float* v = v_base ? v_base + off : nullptr;
+      const int64_t n = params_[k].numel();
+      if (cfg_.type == OptimizerType::kSgd) {
+        at::parallel_for(0, n, 1 << 15, [&](int64_t begin, int64_t end) {
+          for (int64_t i = begin; i < end; ++i) {
+            float d = gp[i] + wd * p[i];
+            if (m != nullptr) {
+              m[i] = first ? d : mom * m[i] + d;
+              d = cfg_.nesterov ? d + mom * m[i] : m[i];
+            }
+            p[i] -= flr * d;
+          }
+        });
+        continue;
+      }
+      at::parallel_for(0, n, 1 << 15, [&](int64_t begin, int64_t end) {
+        for (int64_t i = begin; i < end; ++i) {
+          float gi = gp[i];
+          float pi = p[i];
+          if (decoupled) pi *= decay;
+          else gi += wd * pi;
+          const float mi = m[i] * b1 + gi * (1.0f - b1);
+          const float vi = v[i] * b2 + gi * gi * (1.0f - b2);
+          m[i] = mi;
+          v[i] = vi;
+          p[i] = pi - step_size * mi / (std::sqrt(vi) * inv_bc2_sqrt + eps);
+        }
+      });
+    }
   }
 
-  void step_tensor(double lr) {
+  // Other devices: gather the gradients into one flat buffer, then a few whole-buffer kernels.
+  void step_tensor(const std::vector<Tensor>& grads, double lr) {
     torch::NoGradGuard no_grad;
+    for (size_t k = 0; k < params_.size(); ++k) {
+      if (grads[k].defined()) grad_views_[k].copy_(grads[k]);
+      else grad_views_[k].zero_();
+    }
     const double wd = weight_decay_;
     if (cfg_.type == OptimizerType::kSgd) {
-      Tensor d = wd != 0.0 ? grads_.add(params_, wd) : grads_.clone();
+      Tensor d = wd != 0.0 ? grads_.add(flat_, wd) : grads_.clone();
       if (m_.defined()) {
         if (steps_ == 1) m_.copy_(d);
         else m_.mul_(cfg_.momentum).add_(d);
         d = cfg_.nesterov ? d.add(m_, cfg_.momentum) : m_;
       }
-      params_.add_(d, -lr);
+      flat_.add_(d, -lr);
       return;
     }
     Tensor g = grads_;
-    if (cfg_.type == OptimizerType::kAdamW) params_.mul_(1.0 - lr * wd);
-    else if (wd != 0.0) g = grads_.add(params_, wd);
+    if (cfg_.type == OptimizerType::kAdamW) flat_.mul_(1.0 - lr * wd);
+    else if (wd != 0.0) g = grads_.add(flat_, wd);
     const double t = static_cast<double>(steps_);
     m_.mul_(cfg_.beta1).add_(g, 1.0 - cfg_.beta1);
     v_.mul_(cfg_.beta2).addcmul_(g, g, 1.0 - cfg_.beta2);
     const Tensor denom = (v_.sqrt() / std::sqrt(1.0 - std::pow(cfg_.beta2, t))).add_(cfg_.eps);
-    params_.addcdiv_(m_, denom, -lr / (1.0 - std::pow(cfg_.beta1, t)));
+    flat_.addcdiv_(m_, denom, -lr / (1.0 - std::pow(cfg_.beta1, t)));
   }
 
   OptimizerConfig cfg_;
   double weight_decay_;
-  Tensor params_, grads_, m_, v_;
+  std::vector<Tensor> params_;
+  std::vector<int64_t> offsets_;
+  Tensor flat_, m_, v_;
+  Tensor grads_;                    // non-CPU devices only
+  std::vector<Tensor> grad_views_;  // views of grads_ shaped as the parameters
   int64_t steps_ = 0;
 };
 
@@ -272,7 +294,7 @@ class Trial {
   }
 
   TrainResult run(const EpochHook& on_epoch, const std::function<bool()>& stop_requested) {
-    int64_t epoch = req_.start_epoch;
+    int64_t epoch = 0;
     if (req_.resume_checkpoint) epoch = load_checkpoint(*req_.resume_checkpoint);
     std::optional<int64_t> pause_at = req_.pause_at;
     json last;
@@ -282,6 +304,9 @@ class Trial {
       ++epoch;
       last = train_epoch(epoch);
       history_.push_back(last);
+      // Epochs up to start_epoch were reported before; without a checkpoint that far (none, or an
+      // older one) they are trained again silently, which reproduces the same state.
+      if (epoch <= req_.start_epoch) continue;
       const EpochVerdict verdict = on_epoch ? on_epoch(epoch, last) : EpochVerdict{};
       if (verdict.action == EpochAction::kPrune) {
         TrainResult r;
@@ -312,12 +337,11 @@ class Trial {
       const int64_t len = b + 1 == per_epoch_ ? train_.rows - start : cfg_.batch_size;
       const Tensor xb = xs.narrow(0, start, len);
       const Tensor yb = ys.narrow(0, start, len);
-      optim_->zero_grad();
       const Tensor out = model_->forward(xb);
       const Tensor loss = loss_(out, yb);
-      loss.backward();
+      const auto grads = torch::autograd::grad({loss}, optim_->parameters(), {}, false, false, true);
       lr = learning_rate(cfg_, epoch, b, per_epoch_, total_epochs_);
-      optim_->step(lr);
+      optim_->step(grads, lr);
       torch::NoGradGuard no_grad;
       loss_sum.add_(loss.detach(), static_cast<double>(len));
     }
@@ -420,9 +444,6 @@ class Trial {
     if (m.at("layers") != layers_)
       throw TrialFailure{"checkpoint '" + path + "' was written for a different model: " + m.at("layers").dump()};
     const int64_t epoch = m.at("epoch").get<int64_t>();
-    if (req_.start_epoch > 0 && req_.start_epoch != epoch)
-      throw TrialFailure{"checkpoint '" + path + "' is at epoch " + std::to_string(epoch) + ", the trial expects " +
-                         std::to_string(req_.start_epoch)};
     torch::NoGradGuard no_grad;
     for (auto& [name, t] : detail::state_dict(*model_)) {
       const auto it = d.find("model." + name);

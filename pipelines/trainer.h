@@ -9,7 +9,9 @@
 //   kPause, or epoch == pause_at -> save a checkpoint under checkpoint_dir, result kPaused.
 // A request with resume_checkpoint continues after the checkpoint's epoch; the result is
 // bit-identical on CPU to training without the interruption (model, optimiser state, schedule
-// position and generator state are all restored).
+// position and generator state are all restored). Epochs up to start_epoch count as reported
+// already: when the checkpoint is older than start_epoch (or absent), those epochs are trained
+// again without calling on_epoch, which reproduces the same state.
 // On completion the model is exported to <checkpoint_dir>/model/: weights.pt (a torch.save-
 // compatible dict of tensors named as the equivalent torch.nn.Sequential's state dict),
 // model.json (layers, preprocessing, labels) and metrics.json (final metrics and per-epoch history).
@@ -44,7 +46,7 @@ struct TrainRequest {
   uint64_t seed = 0;
   std::optional<int64_t> max_epochs;                   // overrides the section's `epochs`
   std::optional<int64_t> pause_at;                     // pause after this epoch
-  int64_t start_epoch = 0;                             // epochs already done (resume)
+  int64_t start_epoch = 0;                             // epochs already reported (resume)
   std::optional<std::string> resume_checkpoint;
   std::string checkpoint_dir;                          // checkpoints and the model export
   std::string base_dir;                                // relative data paths start here

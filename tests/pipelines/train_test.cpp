@@ -270,6 +270,45 @@ TEST_CASE("train: pausing and resuming gives bit-identical weights to uninterrup
   CHECK(running_mean);
 }
 
+TEST_CASE("train: a start epoch beyond the checkpoint replays the missing epochs silently", "[pipelines]") {
+  TempDir dir;
+  pl::TrainRequest base;
+  base.pipeline = mlp_section(dir.write("c.csv", make_csv(150, 15, false)));
+  base.pipeline["model"]["dropout"] = 0.2;
+  base.pipeline["epochs"] = 5;
+  base.params = {{"lr", 0.01}};
+  base.metric = "accuracy";
+  base.seed = 4;
+  pl::TrainRequest whole = base;
+  whole.checkpoint_dir = dir.file("whole");
+  const Run full = train(whole);
+  REQUIRE(full.result.kind == pl::TrainResult::Kind::kComplete);
+
+  pl::TrainRequest first = base;
+  first.checkpoint_dir = dir.file("old");
+  first.pause_at = 2;
+  const Run paused = train(first);
+  REQUIRE(paused.result.kind == pl::TrainResult::Kind::kPaused);
+
+  // The scheduler resumes at 3 with the checkpoint of epoch 2; and another time with none.
+  for (const bool with_checkpoint : {true, false}) {
+    INFO("with checkpoint: " << with_checkpoint);
+    pl::TrainRequest again = base;
+    again.checkpoint_dir = dir.file(with_checkpoint ? "old" : "none");
+    if (with_checkpoint) again.resume_checkpoint = paused.result.checkpoint;
+    again.start_epoch = 3;
+    const Run rest = train(again);
+    REQUIRE(rest.result.kind == pl::TrainResult::Kind::kComplete);
+    REQUIRE(rest.reports.size() == 2);
+    CHECK(rest.reports[0].first == 4);
+    CHECK(without_time(rest.reports[1].second) == without_time(full.reports[4].second));
+    const auto a = pl::read_tensor_file(dir.file("whole/model/weights.pt"));
+    const auto b = pl::read_tensor_file(again.checkpoint_dir + "/model/weights.pt");
+    REQUIRE(a.size() == b.size());
+    for (size_t i = 0; i < a.size(); ++i) CHECK(a[i].values == b[i].values);
+  }
+}
+
 TEST_CASE("train: failures become kFailed with a reason; pruning stops at once", "[pipelines]") {
   TempDir dir;
   const std::string csv = dir.write("r.csv", make_csv(200, 6, true));
