@@ -98,7 +98,7 @@ space:
   x: {type: float, low: 0, high: 1}
 sampler: random
 trial:
-  command: ["/bin/sh", "-c", "sleep 0.05; echo '@hypertune {\"value\": {x}}'"]
+  command: ["/bin/sh", "-c", "sleep 0.05; echo '@hypertune {{\"value\": {x}}}'"]
 )");
   const auto db = dir.file("slow.db");
   {
@@ -141,7 +141,7 @@ space:
   x: {type: float, low: 0, high: 1}
 sampler: random
 trial:
-  command: ["/bin/sh", "-c", "sleep 0.2; echo '@hypertune {\"value\": {x}}'"]
+  command: ["/bin/sh", "-c", "sleep 0.2; echo '@hypertune {{\"value\": {x}}}'"]
 )");
   const auto db = dir.file("s.db");
   Process p({kBin, "run", cfg, "--storage", db});
