@@ -341,6 +341,7 @@ void TpeModel::sample_unit(const Unit& unit, size_t n_below, const std::vector<L
   settings.consider_magic_clip = options_.consider_magic_clip;
   settings.consider_endpoints = options_.consider_endpoints;
   settings.multivariate = unit.joint;
+  settings.normalize_continuous = false;  // Optuna 3.1 as released (see search/parzen.h)
   parzen::Estimator l(axes, std::move(below_cols), std::move(below_w), settings);
   parzen::Estimator g(std::move(axes), std::move(above_cols), std::move(above_w), settings);
 

@@ -16,7 +16,8 @@
 //     parameter on its own (Optuna samples what lies outside its intersection space univariately).
 // For each: Parzen estimators l (below) and g (above), n_ei_candidates draws from l, the one with
 // the largest log l - log g (first on ties). A categorical parameter with one choice is set
-// directly.
+// directly. Kernels are exactly Optuna 3.1's, including its unnormalised continuous kernels
+// (parzen::Settings::normalize_continuous).
 //
 // Cost: upsert/erase are O(n) memory moves (sorted insertion into a trial-number index, a rank
 // index and a per-parameter value index); propose() is O(n) per parameter to assemble the

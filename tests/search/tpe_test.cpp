@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <functional>
 #include <map>
 #include <numeric>
 #include <set>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "search/functions.h"
+#include "search/error.h"
 #include "search/parzen.h"
 #include "search/rng.h"
 #include "search/sampler.h"
@@ -81,10 +83,15 @@ pz::Estimator build(const RefCase& c) {
   return pz::Estimator(std::move(axes), std::move(cols), std::move(w), c.settings);
 }
 
-pz::Settings univariate() { return {}; }
-pz::Settings multivariate() {
+pz::Settings univariate(bool normalize = false) {
+  pz::Settings s;
+  s.normalize_continuous = normalize;
+  return s;
+}
+pz::Settings multivariate(bool normalize = false) {
   pz::Settings s;
   s.multivariate = true;
+  s.normalize_continuous = normalize;
   return s;
 }
 
@@ -122,7 +129,9 @@ SearchSpace box_space(const TestFunction& fn, size_t dim) {
   SearchSpace s;
   for (size_t i = 0; i < dim; ++i) {
     const auto [lo, hi] = fn.domain(i);
-    s.add({"x" + std::to_string(i), Distribution::Float(lo, hi), std::nullopt});
+    std::string name = "x";  // (not "x" + ...: GCC 12 warns falsely about that at -O3)
+    name += std::to_string(i);
+    s.add({name, Distribution::Float(lo, hi), std::nullopt});
   }
   s.finalize();
   return s;
@@ -321,6 +330,8 @@ TEST_CASE("fast Parzen densities equal the full mixture on thousands of componen
     return d.clip(v);
   };
   const size_t n = 3000;
+  const bool normalize = GENERATE(false, true);
+  INFO("normalized continuous kernels: " << normalize);
   SECTION("one axis at a time, neighbour bandwidths") {
     for (const auto& d : dists) {
       const pz::Axis ax = pz::Axis::of(d);
@@ -329,7 +340,7 @@ TEST_CASE("fast Parzen densities equal the full mixture on thousands of componen
         col[i] = ax.to_model(draw(d, 0.3));
         w[i] = pz::default_weight(i, n);
       }
-      pz::Estimator est({ax}, {col}, w, univariate());
+      pz::Estimator est({ax}, {col}, w, univariate(normalize));
       std::vector<std::vector<double>> pts(1);
       for (int k = 0; k < 200; ++k) pts[0].push_back(k % 2 ? draw(d, 0.3) : sample_prior(d, rng));
       std::vector<double> fast(pts[0].size());
@@ -349,7 +360,7 @@ TEST_CASE("fast Parzen densities equal the full mixture on thousands of componen
       for (size_t a = 0; a < dists.size(); ++a) cols[a].push_back(axes[a].to_model(draw(dists[a], 0.6)));
       w[i] = pz::default_weight(i, n);
     }
-    pz::Estimator est(axes, cols, w, multivariate());
+    pz::Estimator est(axes, cols, w, multivariate(normalize));
     std::vector<std::vector<double>> pts(dists.size());
     for (int k = 0; k < 100; ++k) {
       for (size_t a = 0; a < dists.size(); ++a) {
@@ -406,4 +417,286 @@ TEST_CASE("weights and gamma follow Optuna 3.1's defaults", "[tpe]") {
   CHECK(tpe_gamma(71, 0.1, 25) == 8);
   CHECK(tpe_gamma(100, 0.1, 25) == 10);
   CHECK(tpe_gamma(1000, 0.1, 25) == 25);
+}
+
+// ------------------------------------------------------------------------------------------
+// The sampler.
+
+namespace {
+
+TpeOptions univariate_tpe() {
+  TpeOptions o;
+  o.multivariate = false;
+  o.group = false;
+  return o;
+}
+
+SearchSpace one_float() {
+  SearchSpace s;
+  s.add({"x", Distribution::Float(0.0, 1.0), std::nullopt});
+  s.finalize();
+  return s;
+}
+
+Params at(double x) { return Params{x}; }
+
+SampleRequest request(int64_t number, uint64_t seed, std::span<const FrozenTrial> running = {}) {
+  SampleRequest r;
+  r.trial_number = number;
+  r.seed = seed;
+  r.running = running;
+  return r;
+}
+
+// Proposals of a sampler for seeds 0..n-1 at trial number `number` (sample() never changes the
+// model, so one sampler answers them all).
+std::vector<Params> proposals(Sampler& s, int64_t number, int n) {
+  std::vector<Params> out;
+  for (int k = 0; k < n; ++k) out.push_back(s.sample(request(number, derive_seed(99, k))));
+  return out;
+}
+
+double share_in(const std::vector<Params>& ps, double lo, double hi) {
+  double hits = 0;
+  for (const auto& p : ps) hits += *p[0] >= lo && *p[0] <= hi;
+  return hits / static_cast<double>(ps.size());
+}
+
+}  // namespace
+
+TEST_CASE("TPE beats random search on branin, hartmann6 and a mixed conditional space", "[tpe]") {
+  const int seeds = 20, trials = 100;
+  struct Problem {
+    std::string name;
+    SearchSpace space;
+    std::function<double(const Params&)> f;
+    double optimum;
+  };
+  const TestFunction* branin = find_test_function("branin");
+  const TestFunction* hartmann6 = find_test_function("hartmann6");
+  REQUIRE(branin);
+  REQUIRE(hartmann6);
+  auto box = [](const TestFunction* fn) {
+    return [fn](const Params& p) {
+      std::vector<double> x;
+      for (const auto& v : p) x.push_back(*v);
+      return fn->f(x);
+    };
+  };
+  std::vector<Problem> problems;
+  problems.push_back({"branin", box_space(*branin, 2), box(branin), branin->optimum_for(2)});
+  problems.push_back({"hartmann6", box_space(*hartmann6, 6), box(hartmann6), hartmann6->optimum_for(6)});
+  const SearchSpace mixed = mixed_space();
+  problems.push_back({"mixed", mixed, [&](const Params& p) { return mixed_objective(mixed, p); }, 0.0});
+
+  for (const auto& pb : problems) {
+    std::map<std::string, double> regret;
+    for (const std::string name : {"random", "tpe univariate", "tpe multivariate"}) {
+      std::vector<double> best;
+      for (int seed = 0; seed < seeds; ++seed) {
+        auto sampler = name == "random"           ? make_random_sampler(pb.space, Direction::kMinimize)
+                       : name == "tpe univariate" ? make_tpe_sampler(pb.space, Direction::kMinimize, univariate_tpe())
+                                                  : make_tpe_sampler(pb.space, Direction::kMinimize);
+        best.push_back(best_after(*sampler, pb.f, trials, static_cast<uint64_t>(seed)) - pb.optimum);
+      }
+      regret[name] = median(best);
+    }
+    INFO(pb.name << ": median regret after " << trials << " trials: random " << regret["random"]
+                 << ", tpe univariate " << regret["tpe univariate"] << ", tpe multivariate "
+                 << regret["tpe multivariate"]);
+    // Same seeds, same budget. Measured: branin 0.031 / 0.12 vs 0.28, hartmann6 0.28 / 0.24 vs
+    // 1.25, mixed 0.039 / 0.074 vs 0.35 (univariate / multivariate vs random).
+    CHECK(regret["tpe univariate"] < 0.6 * regret["random"]);
+    CHECK(regret["tpe multivariate"] < 0.6 * regret["random"]);
+  }
+}
+
+TEST_CASE("TPE draws from the prior until n_startup_trials observations exist", "[tpe]") {
+  const SearchSpace space = mixed_space();
+  auto tpe = make_tpe_sampler(space, Direction::kMinimize);
+  auto rnd = make_random_sampler(space, Direction::kMinimize);
+  for (int t = 0; t < 10; ++t) {
+    const auto req = request(t, derive_seed(5, t));
+    const Params p = tpe->sample(req);
+    CHECK(p == rnd->sample(req));
+    tpe->observe(finished(t, p, mixed_objective(space, p)));
+  }
+  // The eleventh proposal comes from the model.
+  const auto req = request(10, derive_seed(5, 10));
+  CHECK(tpe->sample(req) != rnd->sample(req));
+}
+
+TEST_CASE("constant liar spreads concurrent asks over distinct configurations", "[tpe]") {
+  // 32 x 32 integer grid, optimum in the middle, 30 random observations, then 8 asks while the
+  // earlier ones are still running (passed as SampleRequest::running).
+  SearchSpace space;
+  space.add({"x", Distribution::Int(0, 31), std::nullopt});
+  space.add({"y", Distribution::Int(0, 31), std::nullopt});
+  space.finalize();
+  auto objective = [](const Params& p) { return std::pow(*p[0] - 15, 2) + std::pow(*p[1] - 15, 2); };
+  auto distinct_among_8 = [&](bool multivariate, bool liar, uint64_t rep) {
+    TpeOptions o;
+    o.multivariate = multivariate;
+    o.group = multivariate;
+    o.constant_liar = liar;
+    auto s = make_tpe_sampler(space, Direction::kMinimize, o);
+    Rng rng(3 + rep);
+    for (int t = 0; t < 30; ++t) {
+      const Params p{std::floor(rng.uniform() * 32), std::floor(rng.uniform() * 32)};
+      s->observe(finished(t, p, objective(p)));
+    }
+    std::vector<FrozenTrial> running;
+    std::set<Params> seen;
+    for (int k = 0; k < 8; ++k) {
+      const Params p = s->sample(request(30 + k, derive_seed(11 + rep, k), running));
+      seen.insert(p);
+      running.push_back(with_state(30 + k, p, TrialState::kRunning));
+    }
+    return static_cast<int>(seen.size());
+  };
+  SECTION("multivariate (the default): eight distinct configurations every time") {
+    int without = 0;
+    for (uint64_t rep = 0; rep < 4; ++rep) {
+      CHECK(distinct_among_8(true, true, rep) == 8);
+      without += distinct_among_8(true, false, rep);
+    }
+    // Without the liar the asks repeat themselves: the check above has teeth.
+    CHECK(without < 4 * 8);
+  }
+  SECTION("univariate: parameters drawn independently may pair up again, but far less often") {
+    int with = 0, without = 0;
+    for (uint64_t rep = 0; rep < 6; ++rep) {
+      with += distinct_among_8(false, true, rep);
+      without += distinct_among_8(false, false, rep);
+    }
+    CHECK(with >= 6 * 7);
+    CHECK(without <= 6 * 5);
+  }
+}
+
+TEST_CASE("pruned and paused trials rank after complete ones, by last step then value", "[tpe]") {
+  const SearchSpace space = one_float();
+  // n = 20 observations -> gamma = 2. One complete trial (bad value) at 0.7, one trial stopped
+  // late (step 5, bad value) at 0.9, eighteen stopped at step 1 with excellent values near 0.1.
+  // Optuna's order puts {0.7, 0.9} below; ranking by value alone would put two of the 0.1 group.
+  auto build = [&](TrialState stopped) {
+    auto s = make_tpe_sampler(space, Direction::kMinimize, univariate_tpe());
+    s->observe(finished(0, at(0.7), 10.0));
+    s->observe(with_state(1, at(0.9), stopped, {{1, 50.0}, {5, 100.0}}));
+    for (int t = 2; t < 20; ++t) {
+      s->observe(with_state(t, at(0.05 + 0.01 * t), stopped, {{1, 0.001 * t}}));
+    }
+    return s;
+  };
+  auto pruned = build(TrialState::kPruned);
+  const auto ps = proposals(*pruned, 20, 60);
+  CHECK(share_in(ps, 0.5, 1.0) > 0.8);
+  CHECK(share_in(ps, 0.0, 0.3) < 0.1);
+  // A paused trial ranks exactly like a pruned one.
+  auto paused = build(TrialState::kPaused);
+  CHECK(proposals(*paused, 20, 60) == ps);
+
+  SECTION("a stopped trial that never reported ranks after every reported one") {
+    auto s = make_tpe_sampler(space, Direction::kMinimize, univariate_tpe());
+    s->observe(finished(0, at(0.7), 10.0));
+    s->observe(with_state(1, at(0.95), TrialState::kPruned));  // no report
+    for (int t = 2; t < 20; ++t) {
+      s->observe(with_state(t, at(0.05 + 0.01 * t), TrialState::kPruned, {{1, 5.0 + t}}));
+    }
+    // Below = {0.7, best of the 0.1 group}; 0.95 is in the above group, so TPE avoids it.
+    CHECK(share_in(proposals(*s, 20, 60), 0.9, 1.0) < 0.1);
+  }
+  SECTION("maximisation flips the values, not the step order") {
+    auto s = make_tpe_sampler(space, Direction::kMaximize, univariate_tpe());
+    s->observe(finished(0, at(0.7), -10.0));
+    s->observe(with_state(1, at(0.9), TrialState::kPruned, {{5, -100.0}}));
+    for (int t = 2; t < 20; ++t) {
+      s->observe(with_state(t, at(0.05 + 0.01 * t), TrialState::kPruned, {{1, -0.001 * t}}));
+    }
+    CHECK(proposals(*s, 20, 60) == ps);
+  }
+}
+
+TEST_CASE("TPE ignores failed trials and treats observe() as an upsert", "[tpe]") {
+  const SearchSpace space = mixed_space();
+  Rng rng(17);
+  std::vector<FrozenTrial> history;
+  for (int t = 0; t < 40; ++t) {
+    const Params p = sample_prior_params(space, rng);
+    history.push_back(finished(t, p, mixed_objective(space, p)));
+  }
+  auto reference = make_tpe_sampler(space, Direction::kMinimize);
+  for (const auto& t : history) reference->observe(t);
+  const auto expected = proposals(*reference, 40, 20);
+
+  SECTION("failed trials, NaN results and running snapshots leave no trace") {
+    auto s = make_tpe_sampler(space, Direction::kMinimize);
+    for (const auto& t : history) {
+      s->observe(t);
+      FrozenTrial failed = t;
+      failed.number = t.number + 1000;
+      failed.state = TrialState::kFail;
+      failed.value.reset();
+      s->observe(failed);
+      FrozenTrial nan = failed;
+      nan.number = t.number + 2000;
+      nan.state = TrialState::kComplete;
+      nan.value = std::nan("");
+      s->observe(nan);
+    }
+    CHECK(proposals(*s, 40, 20) == expected);
+  }
+  SECTION("a later snapshot replaces an earlier one") {
+    auto s = make_tpe_sampler(space, Direction::kMinimize);
+    for (const auto& t : history) {
+      FrozenTrial early = t;
+      early.value = -1e9;  // would be the best by far
+      s->observe(early);
+    }
+    for (const auto& t : history) s->observe(t);
+    CHECK(proposals(*s, 40, 20) == expected);
+  }
+  SECTION("a paused trial that runs again leaves the model") {
+    auto s = make_tpe_sampler(space, Direction::kMinimize);
+    for (const auto& t : history) s->observe(t);
+    FrozenTrial resumed = with_state(500, history[3].params, TrialState::kPaused, {{2, -50.0}});
+    s->observe(resumed);
+    CHECK(proposals(*s, 40, 20) != expected);
+    resumed.state = TrialState::kRunning;
+    s->observe(resumed);
+    CHECK(proposals(*s, 40, 20) == expected);
+  }
+  SECTION("the order of observations does not matter") {
+    auto s = make_tpe_sampler(space, Direction::kMinimize);
+    std::vector<FrozenTrial> shuffled = history;
+    for (size_t i = shuffled.size(); i > 1; --i) std::swap(shuffled[i - 1], shuffled[rng.below(i)]);
+    for (const auto& t : shuffled) s->observe(t);
+    CHECK(proposals(*s, 40, 20) == expected);
+  }
+  SECTION("parameters that do not fit the space are rejected with the trial and parameter named") {
+    auto s = make_tpe_sampler(space, Direction::kMinimize);
+    FrozenTrial bad = history[0];
+    bad.params[*space.index_of("layers")] = 99.0;
+    CHECK_THROWS_WITH(s->observe(bad), Catch::Contains("trial 0") && Catch::Contains("'layers'") &&
+                                           Catch::Contains("99"));
+    bad.params.pop_back();
+    CHECK_THROWS_WITH(s->observe(bad), Catch::Contains("7 parameter values"));
+  }
+}
+
+TEST_CASE("TPE options that cannot work are rejected naming the option", "[tpe]") {
+  const SearchSpace space = one_float();
+  TpeOptions o;
+  o.n_ei_candidates = 0;
+  CHECK_THROWS_WITH(make_tpe_sampler(space, Direction::kMinimize, o),
+                    Catch::Contains("sampler.tpe.n_ei_candidates") && Catch::Contains("got 0"));
+  o = {};
+  o.multivariate = false;
+  o.group = true;
+  CHECK_THROWS_AS(make_tpe_sampler(space, Direction::kMinimize, o), hypertune::ConfigError);
+  o = {};
+  o.gamma_fraction = 0.0;
+  CHECK_THROWS_WITH(make_tpe_sampler(space, Direction::kMinimize, o),
+                    Catch::Contains("gamma_fraction"));
+  CHECK_THROWS_AS(make_tpe_sampler(SearchSpace{}, Direction::kMinimize), hypertune::ConfigError);
 }
