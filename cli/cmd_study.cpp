@@ -5,6 +5,7 @@
 #include <iostream>
 #include <map>
 #include <sstream>
+#include <tuple>
 
 #include "cli/commands.h"
 #include "cli/study_view.h"
@@ -56,12 +57,14 @@ void best(const std::string& storage, const std::string& format) {
 void status(const std::string& storage) {
   const auto s = load_stored_study(storage);
   std::map<TrialState, int64_t> counts;
-  std::map<std::pair<int, int>, int64_t> rungs;  // (bracket, rung) -> trials that reached it
-  bool any_bracket = false;
+  // Rung occupancy: how far each trial got (its furthest reported step) and its rung, per bracket.
+  std::map<std::tuple<int, int, int64_t>, int64_t> rungs;
+  bool any_report = false;
   for (const auto& t : s.trials) {
     ++counts[t.trial.state];
-    ++rungs[{t.trial.bracket, t.trial.rung}];
-    any_bracket = any_bracket || t.trial.bracket != 0 || t.trial.rung != 0;
+    const int64_t furthest = t.trial.intermediate.empty() ? 0 : t.trial.intermediate.back().first;
+    any_report = any_report || furthest > 0;
+    ++rungs[{t.trial.bracket, t.trial.rung, furthest}];
   }
   std::printf("Study '%s' (%s %s), storage %s\n", s.record.name.c_str(), to_string(s.record.direction),
               s.record.metric.c_str(), storage.c_str());
@@ -71,11 +74,12 @@ void status(const std::string& storage) {
     std::printf("  %-10s %8lld\n", to_string(st), static_cast<long long>(counts[st]));
   }
   std::printf("  %-10s %8zu\n", "total", s.trials.size());
-  if (any_bracket) {
-    std::printf("\n  Rung occupancy (trials whose highest rung is R):\n  %-8s %-6s %8s\n", "bracket", "rung",
-                "trials");
+  if (any_report) {
+    std::printf("\n  Rung occupancy (trials by bracket, rung and furthest step reported):\n");
+    std::printf("  %-8s %-6s %-14s %8s\n", "bracket", "rung", "furthest step", "trials");
     for (const auto& [key, n] : rungs) {
-      std::printf("  %-8d %-6d %8lld\n", key.first, key.second, static_cast<long long>(n));
+      std::printf("  %-8d %-6d %-14lld %8lld\n", std::get<0>(key), std::get<1>(key),
+                  static_cast<long long>(std::get<2>(key)), static_cast<long long>(n));
     }
   }
   std::printf("\n");
