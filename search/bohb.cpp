@@ -116,7 +116,7 @@ std::unique_ptr<Sampler> make_bohb_sampler(const SearchSpace& space, Direction d
   validate_tpe_options(opts.tpe, "sampler.bohb.tpe");
   if (!(opts.random_fraction >= 0.0 && opts.random_fraction <= 1.0)) {
     throw ConfigError("sampler.bohb.random_fraction",
-                      "must be in [0, 1], got " + std::to_string(opts.random_fraction));
+                      "must be in [0, 1], got " + format_number(opts.random_fraction));
   }
   if (opts.min_points_in_model && *opts.min_points_in_model < 1) {
     throw ConfigError("sampler.bohb.min_points_in_model",

@@ -61,10 +61,10 @@ void validate_tpe_options(const TpeOptions& o, const std::string& where) {
     bad("n_ei_candidates", "must be >= 1, got " + std::to_string(o.n_ei_candidates));
   }
   if (!(o.prior_weight > 0.0) || !std::isfinite(o.prior_weight)) {
-    bad("prior_weight", "must be a positive number, got " + std::to_string(o.prior_weight));
+    bad("prior_weight", "must be a positive number, got " + format_number(o.prior_weight));
   }
   if (!(o.gamma_fraction > 0.0 && o.gamma_fraction <= 1.0)) {
-    bad("gamma_fraction", "must be in (0, 1], got " + std::to_string(o.gamma_fraction));
+    bad("gamma_fraction", "must be in (0, 1], got " + format_number(o.gamma_fraction));
   }
   if (o.gamma_cap < 1) bad("gamma_cap", "must be >= 1, got " + std::to_string(o.gamma_cap));
   if (o.group && !o.multivariate) {

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <limits>
 #include <string>
 
@@ -14,13 +16,16 @@ namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-std::string describe(double v) {
+}  // namespace
+
+std::string format_number(double v) {
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
+  for (int precision = 6; precision <= 17; ++precision) {
+    std::snprintf(buf, sizeof buf, "%.*g", precision, v);
+    if (std::strtod(buf, nullptr) == v) break;
+  }
   return buf;
 }
-
-}  // namespace
 
 TpeRank TpeRank::complete(double loss) noexcept {
   return {Tier::kComplete, 0, std::isnan(loss) ? kInf : loss};
@@ -112,7 +117,7 @@ std::vector<double> TpeModel::to_model(const Params& params, int64_t number) con
     if (!params[i]) continue;
     if (!specs[i].dist.contains(*params[i])) {
       throw Error("tpe: trial " + std::to_string(number) + ": parameter '" + specs[i].name +
-                  "' = " + describe(*params[i]) + " is not a legal value of its " +
+                  "' = " + format_number(*params[i]) + " is not a legal value of its " +
                   to_string(specs[i].dist.kind) + " distribution");
     }
     model[i] = axes_[i].to_model(*params[i]);

@@ -66,6 +66,9 @@ struct TpeRank {
 // gamma(n) = min(ceil(fraction * n), cap), computed like Optuna (in double precision).
 [[nodiscard]] size_t tpe_gamma(size_t n, double fraction, int cap) noexcept;
 
+// Shortest text that reads back as the same double ("0.1", "1e-05").
+[[nodiscard]] std::string format_number(double v);
+
 // Throws ConfigError("<where>.<key>", ...) for TPE options that cannot work.
 void validate_tpe_options(const TpeOptions& options, const std::string& where);
 // Throws ConfigError("space", ...) unless the space is non-empty and finalized.
