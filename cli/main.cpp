@@ -21,6 +21,9 @@ int main(int argc, char** argv) {
   add_export_command(app);
   add_best_command(app);
   add_status_command(app);
+  add_scheduler_command(app);
+  add_worker_command(app);
+  add_keygen_command(app);
   add_report_command(app);
 
   try {
