@@ -1,0 +1,511 @@
+// Distributed sweeps through the real binary: `hypertune scheduler` and `hypertune worker`
+// processes on tcp://127.0.0.1 (and, when root, across network namespaces), killed and restarted.
+
+#include <catch2/catch.hpp>
+
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <set>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+#include <zmq.hpp>
+
+#include "cli/local_cluster.h"
+#include "protocol/protocol.h"
+#include "scheduler/trial_store.h"
+#include "search/rng.h"
+#include "support/process.h"
+#include "support/temp_dir.h"
+
+using namespace hypertune;
+using namespace std::chrono_literals;
+using test::Process;
+using test::run_process;
+using test::wait_until;
+namespace fs = std::filesystem;
+namespace proto = hypertune::protocol;
+
+namespace {
+
+const std::string kBin = HYPERTUNE_BIN;
+
+// Fast liveness for tests: heartbeat 100 ms, lease 1 s, reconnects from 100 ms up to 1 s.
+const std::vector<std::string> kSchedulerTiming = {"--heartbeat-ms", "100", "--lease-ms", "1000"};
+const std::vector<std::string> kWorkerTiming = {"--heartbeat-ms", "100",  "--lease-ms", "1000", "--reconnect-min-ms",
+                                                "100",            "--reconnect-max-ms", "1000"};
+
+std::string write(const test::TempDir& dir, const std::string& name, const std::string& text) {
+  const auto path = dir.file(name);
+  std::ofstream(path) << text;
+  return path;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// The key itself from a key file: its last line (the others are comments).
+std::string key_in(const std::string& path) {
+  std::istringstream in(read_file(path));
+  std::string line, last;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line[0] != '#') last = line;
+  }
+  return last;
+}
+
+std::vector<scheduler::TrialRecord> load(const std::string& db) {
+  try {
+    auto store = scheduler::open_sqlite_store(db, scheduler::Durability::kNormal, true);
+    return store->load_trials();
+  } catch (const std::exception&) {
+    return {};  // not created yet
+  }
+}
+
+int64_t count_finished(const std::string& db) {
+  int64_t n = 0;
+  for (const auto& t : load(db)) n += is_finished(t.trial.state) ? 1 : 0;
+  return n;
+}
+
+std::vector<std::string> concat(std::vector<std::string> a, const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+// A scheduler process; its endpoint comes from --endpoint-file once it listens.
+struct SchedulerProcess {
+  SchedulerProcess(const test::TempDir& dir, const std::string& config, const std::string& db,
+                   const std::string& bind, const std::string& tag, std::vector<std::string> extra = {}) {
+    const std::string ep_file = dir.file(tag + ".endpoint");
+    std::error_code ec;
+    fs::remove(ep_file, ec);
+    log = dir.file(tag + ".log");
+    auto argv = concat({kBin, "scheduler", config, "--storage", db, "--bind", bind, "--endpoint-file", ep_file},
+                       kSchedulerTiming);
+    argv = concat(argv, extra);
+    process = std::make_unique<Process>(argv, log);
+    const bool listening = wait_until([&] { return fs::exists(ep_file); }, 10s);
+    INFO(read_file(log));
+    REQUIRE(listening);
+    endpoint = read_file(ep_file);
+    while (!endpoint.empty() && (endpoint.back() == '\n' || endpoint.back() == '\r')) endpoint.pop_back();
+  }
+  [[nodiscard]] std::string port() const { return endpoint.substr(endpoint.rfind(':') + 1); }
+
+  std::unique_ptr<Process> process;
+  std::string endpoint;
+  std::string log;
+};
+
+std::unique_ptr<Process> start_worker(const test::TempDir& dir, const std::string& endpoint, const std::string& name,
+                                      std::vector<std::string> extra = {}) {
+  auto argv = concat({kBin, "worker", "--connect", endpoint, "--name", name}, kWorkerTiming);
+  argv = concat(argv, extra);
+  return std::make_unique<Process>(argv, dir.file(name + ".log"));
+}
+
+const char* kBraninConfig = R"(
+name: branin-dist
+seed: 17
+max_trials: 200
+space:
+  x1: {type: float, low: -5, high: 10}
+  x2: {type: float, low: 0, high: 15}
+sampler: random
+trial:
+  function: branin
+)";
+
+// Each trial sleeps a little so that processes can be killed in the middle of a sweep.
+std::string slow_config(int trials, double sleep_s) {
+  return R"(
+name: slow-dist
+seed: 4
+max_trials: )" + std::to_string(trials) +
+         R"(
+space:
+  x: {type: float, low: 0, high: 1}
+sampler: random
+trial:
+  command: ["/bin/sh", "-c", "sleep )" +
+         std::to_string(sleep_s) + R"(; echo '@hypertune {{\"value\": {x}}}'"]
+)";
+}
+
+// Every trial number 0..n-1 exactly once, all finished as expected.
+void check_complete_once(const std::vector<scheduler::TrialRecord>& trials, int n) {
+  REQUIRE(trials.size() == static_cast<size_t>(n));
+  std::set<int64_t> numbers;
+  for (const auto& t : trials) {
+    INFO("trial " << t.trial.number << " " << search::to_string(t.trial.state) << " " << t.fail_reason);
+    CHECK(t.trial.state == search::TrialState::kComplete);
+    numbers.insert(t.trial.number);
+  }
+  CHECK(numbers.size() == static_cast<size_t>(n));
+  CHECK(*numbers.begin() == 0);
+  CHECK(*numbers.rbegin() == n - 1);
+}
+
+}  // namespace
+
+TEST_CASE("1 scheduler and 8 worker processes run 200 trials, each exactly once, as a single process would",
+          "[cli][distributed]") {
+  test::TempDir dir("dist8");
+  const auto cfg = write(dir, "branin.yaml", kBraninConfig);
+  const auto db = dir.file("dist.db");
+  SchedulerProcess sched(dir, cfg, db, "tcp://127.0.0.1:*", "sched");
+  std::vector<std::unique_ptr<Process>> workers;
+  for (int i = 0; i < 8; ++i) workers.push_back(start_worker(dir, sched.endpoint, "w" + std::to_string(i)));
+
+  const auto r = sched.process->wait();
+  INFO(r.out << read_file(sched.log));
+  REQUIRE(r.exit_code == 0);
+  // The end of the sweep sends every worker home.
+  std::set<std::string> used;
+  for (size_t i = 0; i < workers.size(); ++i) {
+    const auto wr = workers[i]->wait();
+    INFO(read_file(dir.file("w" + std::to_string(i) + ".log")));
+    CHECK(wr.exit_code == 0);
+  }
+  const auto trials = load(db);
+  check_complete_once(trials, 200);
+  for (const auto& t : trials) {
+    CHECK(t.retries == 0);
+    used.insert(t.worker);
+  }
+  CHECK(used.size() >= 4);  // the work was spread, not done by one worker
+
+  // The same config and seed in one process gives the same trials, number by number.
+  const auto single_db = dir.file("single.db");
+  const auto single = run_process({kBin, "run", cfg, "--storage", single_db, "--in-process", "--quiet"});
+  INFO(single.out);
+  REQUIRE(single.exit_code == 0);
+  const auto reference = load(single_db);
+  REQUIRE(reference.size() == trials.size());
+  for (size_t i = 0; i < trials.size(); ++i) {
+    REQUIRE(trials[i].trial.number == reference[i].trial.number);
+    CHECK(trials[i].trial.params == reference[i].trial.params);
+    CHECK(trials[i].trial.value == reference[i].trial.value);
+  }
+}
+
+TEST_CASE("a worker killed mid-trial loses the trial to the queue and it finishes elsewhere",
+          "[cli][distributed]") {
+  test::TempDir dir("distkill");
+  const int n = 12;
+  const auto cfg = write(dir, "slow.yaml", slow_config(n, 0.4));
+  const auto db = dir.file("slow.db");
+  SchedulerProcess sched(dir, cfg, db, "tcp://127.0.0.1:*", "sched");
+  auto victim = start_worker(dir, sched.endpoint, "victim");
+  // Wait until the victim holds a trial, then kill it without warning.
+  int64_t held = -1;
+  REQUIRE(wait_until(
+      [&] {
+        for (const auto& t : load(db)) {
+          if (t.trial.state == search::TrialState::kRunning && t.worker == "victim") {
+            held = t.trial.number;
+            return true;
+          }
+        }
+        return false;
+      },
+      10s));
+  victim->signal(SIGKILL);
+  (void)victim->wait();
+  auto survivor = start_worker(dir, sched.endpoint, "survivor", {"--slots", "2"});
+
+  const auto r = sched.process->wait();
+  INFO(read_file(sched.log) << read_file(dir.file("survivor.log")));
+  REQUIRE(r.exit_code == 0);
+  CHECK(survivor->wait().exit_code == 0);
+  const auto trials = load(db);
+  check_complete_once(trials, n);
+  const auto& t = trials.at(static_cast<size_t>(held));
+  CHECK(t.worker == "survivor");
+  CHECK(t.retries == 1);
+  CHECK(read_file(sched.log).find("worker 'victim' lost") != std::string::npos);
+}
+
+TEST_CASE("the scheduler killed mid-sweep and restarted on its storage finishes the sweep without duplicates",
+          "[cli][distributed]") {
+  test::TempDir dir("distrestart");
+  const int n = 40;
+  const auto cfg = write(dir, "slow.yaml", slow_config(n, 0.1));
+  const auto db = dir.file("slow.db");
+  std::string port;
+  std::vector<std::unique_ptr<Process>> workers;
+  {
+    SchedulerProcess first(dir, cfg, db, "tcp://127.0.0.1:*", "first");
+    port = first.port();
+    for (int i = 0; i < 3; ++i) workers.push_back(start_worker(dir, first.endpoint, "w" + std::to_string(i)));
+    REQUIRE(wait_until([&] { return count_finished(db) >= 10; }, 20s));
+    first.process->signal(SIGKILL);
+    (void)first.process->wait();
+  }
+  const int64_t before = count_finished(db);
+  CHECK(before < n);
+  // Trials the workers were running when the scheduler died: they must neither be lost, nor run
+  // twice, nor be charged a retry.
+  std::set<int64_t> running_at_kill;
+  for (const auto& t : load(db)) {
+    if (t.trial.state == search::TrialState::kRunning) running_at_kill.insert(t.trial.number);
+  }
+  CHECK_FALSE(running_at_kill.empty());
+  // Workers stay up, keep their trials and reconnect by themselves to the new scheduler.
+  SchedulerProcess second(dir, cfg, db, "tcp://127.0.0.1:" + port, "second");
+  const auto r = second.process->wait();
+  INFO(read_file(dir.file("second.log")));
+  REQUIRE(r.exit_code == 0);
+  CHECK(read_file(dir.file("second.log")).find("Resuming study") != std::string::npos);
+  for (size_t i = 0; i < workers.size(); ++i) {
+    INFO(read_file(dir.file("w" + std::to_string(i) + ".log")));
+    CHECK(workers[i]->wait().exit_code == 0);
+  }
+  const auto trials = load(db);
+  check_complete_once(trials, n);
+  for (int64_t k : running_at_kill) CHECK(trials.at(static_cast<size_t>(k)).retries == 0);
+  // The workers came back by themselves and kept what they were running.
+  CHECK(read_file(dir.file("second.log")).find("still runs trial") != std::string::npos);
+}
+
+TEST_CASE("with CURVE keys a worker whose key is not allowed is refused on both sides", "[cli][distributed][curve]") {
+  test::TempDir dir("distcurve");
+  const auto keys = dir.path() / "keys";
+  const auto allowed = dir.path() / "allowed";
+  for (const char* name : {"scheduler", "good", "bad"}) {
+    const auto r = run_process({kBin, "keygen", name, "--dir", keys.string()});
+    INFO(r.out);
+    REQUIRE(r.exit_code == 0);
+  }
+  // keygen: a 0600 secret, a public key, and no overwriting.
+  struct stat st {};
+  REQUIRE(::stat((keys / "scheduler.key").c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  const auto again = run_process({kBin, "keygen", "scheduler", "--dir", keys.string()});
+  CHECK(again.exit_code == 2);
+  CHECK(again.out.find("already exists") != std::string::npos);
+
+  fs::create_directories(allowed);
+  fs::copy_file(keys / "good.pub", allowed / "good.pub");
+  const auto cfg = write(dir, "branin.yaml", std::string(kBraninConfig).replace(std::string(kBraninConfig).find("200"), 3, "20"));
+  const auto db = dir.file("c.db");
+  SchedulerProcess sched(dir, cfg, db, "tcp://127.0.0.1:*", "sched",
+                         {"--keys", (keys / "scheduler.key").string(), "--allow", allowed.string()});
+
+  const auto bad = run_process(concat({kBin, "worker", "--connect", sched.endpoint, "--name", "bad", "--keys",
+                                       (keys / "bad.key").string(), "--server-key", (keys / "scheduler.pub").string()},
+                                      kWorkerTiming));
+  INFO(bad.out);
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.out.find("refused this worker's CURVE key") != std::string::npos);
+
+  // Without keys at all: the security handshake fails, and the worker says why.
+  const auto plain = run_process(concat({kBin, "worker", "--connect", sched.endpoint, "--name", "plain"}, kWorkerTiming));
+  INFO(plain.out);
+  CHECK(plain.exit_code == 2);
+  CHECK(plain.out.find("requires CURVE keys") != std::string::npos);
+
+  // The keys may come from the environment (as from a Kubernetes Secret).
+  auto good = std::make_unique<Process>(
+      std::vector<std::string>{"/usr/bin/env", "HYPERTUNE_SCHEDULER=" + sched.endpoint,
+                               "HYPERTUNE_KEYS=" + (keys / "good.key").string(),
+                               "HYPERTUNE_SERVER_KEY=" + key_in((keys / "scheduler.pub").string()),
+                               kBin, "worker", "--name", "good", "--reconnect-min-ms", "100"},
+      dir.file("good.log"));
+  const auto r = sched.process->wait();
+  INFO(read_file(sched.log) << read_file(dir.file("good.log")));
+  REQUIRE(r.exit_code == 0);
+  CHECK(good->wait().exit_code == 0);
+  CHECK(read_file(sched.log).find("is not in the allow list") != std::string::npos);
+  check_complete_once(load(db), 20);
+  for (const auto& t : load(db)) CHECK(t.worker == "good");
+}
+
+TEST_CASE("the scheduler refuses other protocol versions and survives garbage", "[cli][distributed]") {
+  test::TempDir dir("distgarbage");
+  const auto cfg = write(dir, "branin.yaml", std::string(kBraninConfig).replace(std::string(kBraninConfig).find("200"), 3, "30"));
+  const auto db = dir.file("g.db");
+  SchedulerProcess sched(dir, cfg, db, "tcp://127.0.0.1:*", "sched");
+
+  zmq::context_t ctx;
+  zmq::socket_t raw(ctx, zmq::socket_type::dealer);
+  raw.set(zmq::sockopt::linger, 0);
+  raw.connect(sched.endpoint);
+  // A worker from the future says HELLO.
+  proto::Hello h;
+  h.name = "future";
+  h.instance = "f";
+  (void)raw.send(zmq::buffer(proto::encode(h, proto::kVersion + 1)), zmq::send_flags::none);
+  zmq::message_t reply;
+  zmq::pollitem_t item{raw.handle(), 0, ZMQ_POLLIN, 0};
+  zmq::poll(&item, 1, 5s);
+  REQUIRE((item.revents & ZMQ_POLLIN));
+  (void)raw.recv(reply, zmq::recv_flags::none);
+  const auto d = proto::decode(reply.to_string());
+  REQUIRE(d.ok());
+  REQUIRE(std::holds_alternative<proto::Refuse>(*d.message));
+  CHECK(std::get<proto::Refuse>(*d.message).reason.find("version 2") != std::string::npos);
+
+  // Then garbage: random frames, truncated and multi-part messages.
+  search::Rng rng(7);
+  for (int i = 0; i < 500; ++i) {
+    std::string junk(1 + rng.below(200), '\0');
+    for (auto& c : junk) c = static_cast<char>(rng.below(256));
+    (void)raw.send(zmq::buffer(junk), i % 10 == 0 ? zmq::send_flags::sndmore : zmq::send_flags::none);
+  }
+  (void)raw.send(zmq::str_buffer("end"), zmq::send_flags::none);
+
+  // The sweep still runs to the end with a real worker.
+  auto w = start_worker(dir, sched.endpoint, "w");
+  const auto r = sched.process->wait();
+  const auto log = read_file(sched.log);
+  INFO(log);
+  REQUIRE(r.exit_code == 0);
+  CHECK(w->wait().exit_code == 0);
+  check_complete_once(load(db), 30);
+  CHECK(log.find("refused connection") != std::string::npos);
+  CHECK(log.find("malformed message(s) dropped") != std::string::npos);
+
+  // A worker of this version meeting a scheduler of another one says so too (its REFUSE decodes).
+  const auto wrong = proto::decode(proto::encode(proto::Refuse{"speak version 9"}, 9));
+  REQUIRE(wrong.error);
+  REQUIRE(wrong.error->refuse);
+}
+
+TEST_CASE("binding a reachable address without keys needs --insecure", "[cli][distributed]") {
+  test::TempDir dir("distinsecure");
+  const auto cfg = write(dir, "branin.yaml", kBraninConfig);
+  const auto r = run_process({kBin, "scheduler", cfg, "--storage", dir.file("x.db"), "--bind", "tcp://*:0"});
+  CHECK(r.exit_code == 2);
+  CHECK(r.out.find("--insecure") != std::string::npos);
+  CHECK(r.out.find("tcp://*:0") != std::string::npos);
+  CHECK_FALSE(fs::exists(dir.file("x.db")));  // refused before touching the storage
+
+  const auto half = run_process({kBin, "scheduler", cfg, "--storage", dir.file("x.db"), "--keys", "abc"});
+  CHECK(half.exit_code == 2);
+  CHECK(half.out.find("--allow") != std::string::npos);
+}
+
+TEST_CASE("a local cluster spawns worker processes and reaps them all", "[cli][distributed][local_cluster]") {
+  test::TempDir dir("distlocal");
+  const auto cfg = write(dir, "branin.yaml", std::string(kBraninConfig).replace(std::string(kBraninConfig).find("200"), 3, "60"));
+  const auto db = dir.file("l.db");
+  SchedulerProcess sched(dir, cfg, db, "tcp://127.0.0.1:*", "sched");
+  cli::LocalClusterOptions o;
+  o.executable = kBin;
+  o.endpoint = sched.endpoint;
+  o.workers = 3;
+  o.log_dir = dir.file("logs");
+  o.extra_args = kWorkerTiming;
+  cli::LocalCluster cluster(o);
+  CHECK(cluster.running() == 3);
+  REQUIRE(sched.process->wait().exit_code == 0);
+  // The sweep's DISCONNECT sends them home: all exit by themselves with status 0.
+  const auto exits = cluster.stop(10s);
+  REQUIRE(exits.size() == 3);
+  for (const auto& e : exits) {
+    INFO(e.describe());
+    CHECK(e.code == 0);
+  }
+  CHECK(cluster.running() == 0);
+  for (int i = 0; i < 3; ++i) {
+    CHECK(read_file(dir.file("logs/worker-" + std::to_string(i) + ".log")).find("local-" + std::to_string(i)) !=
+          std::string::npos);
+  }
+  check_complete_once(load(db), 60);
+
+  // Workers that never hear a DISCONNECT are terminated, then killed; none is left behind.
+  o.endpoint = "tcp://127.0.0.1:1";  // nobody there
+  o.workers = 2;
+  cli::LocalCluster stuck(o);
+  const auto pids = stuck.pids();
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto ends = stuck.stop(300ms);
+  CHECK(std::chrono::steady_clock::now() - t0 < 5s);
+  REQUIRE(ends.size() == 2);
+  for (pid_t p : pids) CHECK(::kill(p, 0) != 0);
+
+  // A program that cannot be started is reported with the reason.
+  o.executable = dir.file("no-such-binary");
+  CHECK_THROWS_WITH(cli::LocalCluster(o), Catch::Contains("No such file"));
+}
+
+namespace {
+
+// A network namespace joined to this one by a veth pair: a second "host" on this machine.
+class NetNamespace {
+ public:
+  NetNamespace() {
+    const int id = static_cast<int>(::getpid() % 100000);
+    name_ = "htns" + std::to_string(id);
+    host_if_ = "htva" + std::to_string(id);
+    ns_if_ = "htvb" + std::to_string(id);
+    const int a = 200 + id % 50;
+    const int b = (id / 50) % 250;
+    host_ip_ = "10." + std::to_string(a) + "." + std::to_string(b) + ".1";
+    ns_ip_ = "10." + std::to_string(a) + "." + std::to_string(b) + ".2";
+    ok_ = sh({"ip", "netns", "add", name_}) && sh({"ip", "link", "add", host_if_, "type", "veth", "peer", "name", ns_if_}) &&
+          sh({"ip", "link", "set", ns_if_, "netns", name_}) &&
+          sh({"ip", "addr", "add", host_ip_ + "/30", "dev", host_if_}) && sh({"ip", "link", "set", host_if_, "up"}) &&
+          sh({"ip", "netns", "exec", name_, "ip", "addr", "add", ns_ip_ + "/30", "dev", ns_if_}) &&
+          sh({"ip", "netns", "exec", name_, "ip", "link", "set", ns_if_, "up"}) &&
+          sh({"ip", "netns", "exec", name_, "ip", "link", "set", "lo", "up"});
+  }
+  ~NetNamespace() {
+    sh({"ip", "link", "del", host_if_});
+    sh({"ip", "netns", "del", name_});
+  }
+  [[nodiscard]] bool ok() const { return ok_; }
+  [[nodiscard]] const std::string& name() const { return name_; }
+  [[nodiscard]] const std::string& host_ip() const { return host_ip_; }
+
+ private:
+  static bool sh(const std::vector<std::string>& argv) { return run_process(argv).exit_code == 0; }
+  std::string name_, host_if_, ns_if_, host_ip_, ns_ip_;
+  bool ok_ = false;
+};
+
+}  // namespace
+
+TEST_CASE("a worker on another host (network namespace) joins over CURVE", "[cli][distributed][netns]") {
+  if (::geteuid() != 0 || run_process({"ip", "netns", "list"}).exit_code != 0) {
+    WARN("skipped: network namespaces need root and iproute2");
+    return;
+  }
+  NetNamespace ns;
+  if (!ns.ok()) {
+    WARN("skipped: could not create a network namespace with a veth pair here");
+    return;
+  }
+  test::TempDir dir("distnetns");
+  const auto keys = dir.path() / "keys";
+  for (const char* name : {"scheduler", "remote"}) {
+    REQUIRE(run_process({kBin, "keygen", name, "--dir", keys.string()}).exit_code == 0);
+  }
+  const auto cfg = write(dir, "branin.yaml", std::string(kBraninConfig).replace(std::string(kBraninConfig).find("200"), 3, "25"));
+  const auto db = dir.file("n.db");
+  // Bound to the veth address only: not loopback, so keys are required.
+  SchedulerProcess sched(dir, cfg, db, "tcp://" + ns.host_ip() + ":*", "sched",
+                         {"--keys", (keys / "scheduler.key").string(), "--allow", (keys / "remote.pub").string()});
+  auto remote = std::make_unique<Process>(
+      concat({"ip", "netns", "exec", ns.name(), kBin, "worker", "--connect", sched.endpoint, "--name", "remote", "--keys",
+              (keys / "remote.key").string(), "--server-key", (keys / "scheduler.pub").string()},
+             kWorkerTiming),
+      dir.file("remote.log"));
+  const auto r = sched.process->wait();
+  INFO(read_file(sched.log) << read_file(dir.file("remote.log")));
+  REQUIRE(r.exit_code == 0);
+  CHECK(remote->wait().exit_code == 0);
+  check_complete_once(load(db), 25);
+  CHECK(read_file(sched.log).find("worker 'remote' joined") != std::string::npos);
+}
