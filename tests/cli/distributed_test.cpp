@@ -278,6 +278,73 @@ TEST_CASE("the scheduler killed mid-sweep and restarted on its storage finishes 
   CHECK(read_file(dir.file("second.log")).find("still runs trial") != std::string::npos);
 }
 
+TEST_CASE("a trial step longer than the lease never makes its worker look dead", "[cli][distributed]") {
+  test::TempDir dir("distlong");
+  // One step of 2.5 s against a 1 s lease: only the agent's I/O thread keeps the lease alive.
+  const auto cfg = write(dir, "long.yaml", slow_config(2, 2.5));
+  const auto db = dir.file("long.db");
+  SchedulerProcess sched(dir, cfg, db, "tcp://127.0.0.1:*", "sched");
+  auto w = start_worker(dir, sched.endpoint, "steady", {"--slots", "2"});
+  const auto r = sched.process->wait();
+  const auto log = read_file(sched.log);
+  INFO(log);
+  REQUIRE(r.exit_code == 0);
+  CHECK(w->wait().exit_code == 0);
+  const auto trials = load(db);
+  check_complete_once(trials, 2);
+  for (const auto& t : trials) CHECK(t.retries == 0);
+  CHECK(log.find("lost") == std::string::npos);
+}
+
+TEST_CASE("pause, resume and prune decisions cross the wire between worker processes", "[cli][distributed]") {
+  test::TempDir dir("distpause");
+  const auto cfg = write(dir, "hb.yaml", R"(
+name: hb-dist
+seed: 8
+max_trials: 27
+space:
+  x1: {type: float, low: 0.0, high: 1.0}
+  x2: {type: float, low: 0.0, high: 1.0}
+  x3: {type: float, low: 0.0, high: 1.0}
+sampler: random
+pruner:
+  type: asha
+  min_resource: 1
+  max_resource: 9
+  reduction_factor: 3
+  mode: promotion
+trial:
+  function: hartmann3
+)");
+  const auto db = dir.file("hb.db");
+  SchedulerProcess sched(dir, cfg, db, "tcp://127.0.0.1:*", "sched");
+  std::vector<std::unique_ptr<Process>> workers;
+  for (int i = 0; i < 3; ++i) workers.push_back(start_worker(dir, sched.endpoint, "w" + std::to_string(i)));
+  const auto r = sched.process->wait();
+  INFO(read_file(sched.log));
+  REQUIRE(r.exit_code == 0);
+  for (auto& w : workers) CHECK(w->wait().exit_code == 0);
+
+  const auto trials = load(db);
+  REQUIRE(trials.size() == 27);
+  int resumed = 0;
+  int complete = 0;
+  for (const auto& t : trials) {
+    INFO("trial " << t.trial.number << " " << search::to_string(t.trial.state));
+    CHECK(t.trial.state != search::TrialState::kRunning);
+    CHECK(t.trial.state != search::TrialState::kWaiting);
+    // Every step reported once, in order, from 1: a resumed trial went on after its checkpoint.
+    for (size_t i = 0; i < t.reports.size(); ++i) CHECK(t.reports[i].step == static_cast<int64_t>(i) + 1);
+    if (t.reports.size() > 1) ++resumed;  // paused at step 1, promoted, resumed elsewhere or here
+    if (t.trial.state == search::TrialState::kComplete) {
+      ++complete;
+      CHECK(t.reports.size() == 9);
+    }
+  }
+  CHECK(resumed >= 3);
+  CHECK(complete >= 1);
+}
+
 TEST_CASE("with CURVE keys a worker whose key is not allowed is refused on both sides", "[cli][distributed][curve]") {
   test::TempDir dir("distcurve");
   const auto keys = dir.path() / "keys";
