@@ -576,3 +576,36 @@ TEST_CASE("a worker on another host (network namespace) joins over CURVE", "[cli
   check_complete_once(load(db), 25);
   CHECK(read_file(sched.log).find("worker 'remote' joined") != std::string::npos);
 }
+
+TEST_CASE("the Slurm scripts run a sweep: scheduler job plus a worker job array", "[cli][distributed][slurm]") {
+  const auto probe = run_process({"/bin/sh", "-c", "command -v sbatch >/dev/null && sinfo -h -o %T"});
+  if (probe.exit_code != 0 ||
+      (probe.out.find("idle") == std::string::npos && probe.out.find("mix") == std::string::npos)) {
+    WARN("skipped: no Slurm cluster with an idle node here (see /work/shared/recipes or docs/cluster.md)");
+    return;
+  }
+  test::TempDir dir("distslurm");
+  const auto cfg = write(dir, "slurm.yaml", slow_config(30, 0.05));
+  const auto db = dir.file("slurm.db");
+  const std::string script = std::string(HYPERTUNE_SOURCE_DIR) + "/scripts/slurm/sweep.sbatch";
+  // Small machines: let the array share cores with the scheduler job.
+  const auto r = run_process({"/usr/bin/env", "HYPERTUNE=" + kBin, "HT_RUN_DIR=" + dir.file("run"),
+                              "HT_WORKER_SBATCH=--oversubscribe", "timeout", "300", "sbatch", "--wait",
+                              "--oversubscribe", "--chdir=" + dir.path().string(),
+                              "--output=" + dir.file("scheduler-%j.out"), script, cfg, "2", "--storage", db,
+                              "--heartbeat-ms", "200", "--lease-ms", "2000"});
+  std::string logs;
+  for (const auto& entry : fs::recursive_directory_iterator(dir.path())) {
+    if (entry.path().extension() == ".out") logs += "== " + entry.path().string() + "\n" + read_file(entry.path());
+  }
+  INFO(r.out << logs);
+  REQUIRE(r.exit_code == 0);
+  check_complete_once(load(db), 30);
+  std::set<std::string> workers;
+  for (const auto& t : load(db)) workers.insert(t.worker);
+  for (const auto& w : workers) CHECK(w.rfind("slurm-", 0) == 0);
+  // The secret keys made for the run are private to their owner.
+  struct stat st {};
+  REQUIRE(::stat(dir.file("run/keys/worker.key").c_str(), &st) == 0);
+  CHECK((st.st_mode & 0077) == 0);
+}
