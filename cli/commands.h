@@ -15,6 +15,7 @@ void add_status_command(CLI::App& app);
 void add_scheduler_command(CLI::App& app);
 void add_worker_command(CLI::App& app);
 void add_keygen_command(CLI::App& app);
+void add_predict_command(CLI::App& app);
 void add_report_command(CLI::App& app);
 
 // Exit codes shared by every subcommand.

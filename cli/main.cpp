@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   add_worker_command(app);
   add_keygen_command(app);
   add_report_command(app);
+  add_predict_command(app);
 
   try {
     app.parse(argc, argv);
