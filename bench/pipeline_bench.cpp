@@ -15,10 +15,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "pipelines/trainer.h"
 
@@ -28,17 +27,20 @@ using nlohmann::json;
 namespace {
 
 [[noreturn]] void usage(const std::string& why) {
-  std::cerr << "hypertune_pipeline_bench: " << why
-            << "\nusage: hypertune_pipeline_bench --model mlp|cnn [--limit N] [--epochs E] [--repeats R]"
-               " [--batch-size B] [--threads T] [--data DIR]\n";
+  std::cerr
+      << "hypertune_pipeline_bench: " << why
+      << "\nusage: hypertune_pipeline_bench --model mlp|cnn [--limit N] [--epochs E] [--repeats R]"
+         " [--batch-size B] [--threads T] [--data DIR]\n";
   std::exit(2);
 }
 
 // The models compared with PyTorch: keep in sync with scripts/bench/pytorch_epoch.py.
 json model_section(const std::string& model) {
-  if (model == "mlp") return {{"type", "mlp"}, {"layers", 2}, {"width", 256}, {"activation", "relu"}};
+  if (model == "mlp")
+    return {{"type", "mlp"}, {"layers", 2}, {"width", 256}, {"activation", "relu"}};
   if (model == "cnn")
-    return {{"type", "cnn"}, {"blocks", 2}, {"channels", 16}, {"kernel", 3}, {"pool", "max"}, {"dense", 64}};
+    return {{"type", "cnn"}, {"blocks", 2},   {"channels", 16},
+            {"kernel", 3},   {"pool", "max"}, {"dense", 64}};
   usage("unknown model '" + model + "'");
 }
 
@@ -69,14 +71,22 @@ int main(int argc, char** argv) {
       return argv[++i];
     };
     try {
-      if (a == "--model") model = value();
-      else if (a == "--limit") limit = std::stoll(value());
-      else if (a == "--epochs") epochs = std::stoll(value());
-      else if (a == "--repeats") repeats = std::stoll(value());
-      else if (a == "--batch-size") batch = std::stoll(value());
-      else if (a == "--threads") threads = std::stoi(value());
-      else if (a == "--data") data = value();
-      else usage("unknown option '" + a + "'");
+      if (a == "--model")
+        model = value();
+      else if (a == "--limit")
+        limit = std::stoll(value());
+      else if (a == "--epochs")
+        epochs = std::stoll(value());
+      else if (a == "--repeats")
+        repeats = std::stoll(value());
+      else if (a == "--batch-size")
+        batch = std::stoll(value());
+      else if (a == "--threads")
+        threads = std::stoi(value());
+      else if (a == "--data")
+        data = value();
+      else
+        usage("unknown option '" + a + "'");
     } catch (const std::logic_error&) {
       usage("bad number for " + a);
     }

@@ -28,8 +28,9 @@ const EnumTable<Activation> kActivations = {{"relu", Activation::kRelu},
 const EnumTable<PoolType> kPools = {{"max", PoolType::kMax}, {"avg", PoolType::kAvg}};
 const EnumTable<OptimizerType> kOptimizers = {
     {"adamw", OptimizerType::kAdamW}, {"adam", OptimizerType::kAdam}, {"sgd", OptimizerType::kSgd}};
-const EnumTable<ScheduleType> kSchedules = {
-    {"none", ScheduleType::kNone}, {"cosine", ScheduleType::kCosine}, {"step", ScheduleType::kStep}};
+const EnumTable<ScheduleType> kSchedules = {{"none", ScheduleType::kNone},
+                                            {"cosine", ScheduleType::kCosine},
+                                            {"step", ScheduleType::kStep}};
 const EnumTable<LossType> kLosses = {{"cross_entropy", LossType::kCrossEntropy},
                                      {"mse", LossType::kMse},
                                      {"huber", LossType::kHuber}};
@@ -104,7 +105,8 @@ class Reader {
         if (d < best_d) best_d = d, best = k;
       }
       std::string msg = "unknown key '" + key + "'";
-      if (best_d <= std::max<size_t>(2, key.size() / 3)) msg += " (did you mean '" + best + "'?)";
+      if (best_d <= std::max<size_t>(2, key.size() / 3))
+        msg += " (did you mean '" + best + "'?)";
       else {
         msg += "; expected one of:";
         for (const auto& k : keys) msg += " " + k;
@@ -120,8 +122,8 @@ class Reader {
     if (params_ != nullptr) {
       if (const auto name = placeholder_name(*it)) {
         if (std::find(params_->begin(), params_->end(), *name) == params_->end())
-          issue(join_path(path, key), "placeholder '{" + *name +
-                                          "}' names no parameter of the search space");
+          issue(join_path(path, key),
+                "placeholder '{" + *name + "}' names no parameter of the search space");
         return nullptr;
       }
     }
@@ -134,7 +136,8 @@ class Reader {
     if (v == nullptr) return;
     const std::string p = join_path(path, key);
     double d = 0;
-    if (v->is_number_integer()) d = static_cast<double>(v->get<int64_t>());
+    if (v->is_number_integer())
+      d = static_cast<double>(v->get<int64_t>());
     else if (v->is_number_float() && std::floor(v->get<double>()) == v->get<double>())
       d = v->get<double>();
     else {
@@ -257,7 +260,8 @@ class Reader {
     const json* v = field(obj, key, path);
     if (v == nullptr) return false;
     std::string expected;
-    for (const auto& [name, value] : table) expected += (expected.empty() ? "" : ", ") + std::string(name);
+    for (const auto& [name, value] : table)
+      expected += (expected.empty() ? "" : ", ") + std::string(name);
     if (v->is_string()) {
       for (const auto& [name, value] : table) {
         if (v->get_ref<const std::string&>() == name) {
@@ -300,22 +304,23 @@ void read_data(Reader& r, const json& j, const std::string& path, DataConfig& d)
   r.optional_integer(j, "test_limit", path, d.test_limit, 1, std::numeric_limits<int64_t>::max());
 
   // Keys of the other format are a mistake worth naming, not silently ignored.
-  const std::vector<std::string> csv_only = {"train", "validation", "test", "target", "id",
-                                             "drop", "categorical", "max_onehot", "hash_buckets"};
+  const std::vector<std::string> csv_only = {"train",       "validation", "test",
+                                             "target",      "id",         "drop",
+                                             "categorical", "max_onehot", "hash_buckets"};
   const std::vector<std::string> idx_only = {"train_images", "train_labels", "test_images",
                                              "test_labels"};
   const auto& foreign = d.format == DataFormat::kCsv ? idx_only : csv_only;
   for (const auto& k : foreign)
     if (j.contains(k) && !j[k].is_null())
-      r.issue(join_path(path, k), std::string("not a key of format ") +
-                                      (d.format == DataFormat::kCsv ? "csv" : "idx"));
+      r.issue(join_path(path, k),
+              std::string("not a key of format ") + (d.format == DataFormat::kCsv ? "csv" : "idx"));
 
   auto file = [&](const std::string& key, std::string& out, bool required) {
     if (r.string(j, key, path, out)) {
       r.data_file(out, join_path(path, key), out);
     } else if (required && !j.contains(key)) {
-      r.issue(join_path(path, key), "required for format " +
-                                        std::string(d.format == DataFormat::kCsv ? "csv" : "idx"));
+      r.issue(join_path(path, key),
+              "required for format " + std::string(d.format == DataFormat::kCsv ? "csv" : "idx"));
     }
   };
   auto optional_file = [&](const std::string& key, std::optional<std::string>& out) {
@@ -336,9 +341,11 @@ void read_data(Reader& r, const json& j, const std::string& path, DataConfig& d)
     r.string_list(j, "categorical", path, d.categorical);
     r.integer(j, "max_onehot", path, d.max_onehot, 1, 100000);
     r.integer(j, "hash_buckets", path, d.hash_buckets, 1, 1 << 20);
-    if (d.id && *d.id == d.target) r.issue(join_path(path, "id"), "the id column cannot be the target");
+    if (d.id && *d.id == d.target)
+      r.issue(join_path(path, "id"), "the id column cannot be the target");
     for (const auto& c : d.drop)
-      if (c == d.target) r.issue(join_path(path, "drop"), "cannot drop the target column '" + c + "'");
+      if (c == d.target)
+        r.issue(join_path(path, "drop"), "cannot drop the target column '" + c + "'");
   } else {
     file("train_images", d.train_images, true);
     file("train_labels", d.train_labels, true);
@@ -357,7 +364,8 @@ void read_model(Reader& r, const json& j, const std::string& path, ModelConfig& 
   std::vector<std::string> keys = {"type", "activation", "dropout", "batch_norm"};
   if (m.type == ModelType::kLinear) keys = {"type"};
   if (m.type == ModelType::kMlp) keys.insert(keys.end(), {"layers", "width"});
-  if (m.type == ModelType::kCnn) keys.insert(keys.end(), {"blocks", "channels", "kernel", "pool", "dense"});
+  if (m.type == ModelType::kCnn)
+    keys.insert(keys.end(), {"blocks", "channels", "kernel", "pool", "dense"});
   r.known_keys(j, path, keys);
   r.integer(j, "layers", path, m.layers, 0, 64);
   r.integer(j, "width", path, m.width, 1, 1 << 16);
@@ -367,14 +375,17 @@ void read_model(Reader& r, const json& j, const std::string& path, ModelConfig& 
   r.integer(j, "blocks", path, m.blocks, 1, 8);
   r.integer(j, "channels", path, m.channels, 1, 4096);
   r.integer(j, "kernel", path, m.kernel, 1, 15);
-  if (m.kernel % 2 == 0) r.issue(join_path(path, "kernel"), "expected an odd kernel size ('same' padding), got " + std::to_string(m.kernel));
+  if (m.kernel % 2 == 0)
+    r.issue(join_path(path, "kernel"),
+            "expected an odd kernel size ('same' padding), got " + std::to_string(m.kernel));
   r.enumeration(j, "pool", path, kPools, m.pool);
   r.integer(j, "dense", path, m.dense, 0, 1 << 16);
 }
 
 void read_optimizer(Reader& r, const json& j, const std::string& path, OptimizerConfig& o) {
   if (!r.object(j, path)) return;
-  r.known_keys(j, path, {"type", "lr", "weight_decay", "momentum", "nesterov", "beta1", "beta2", "eps"});
+  r.known_keys(j, path,
+               {"type", "lr", "weight_decay", "momentum", "nesterov", "beta1", "beta2", "eps"});
   r.enumeration(j, "type", path, kOptimizers, o.type);
   r.number(j, "lr", path, o.lr, 0.0, 10.0, true, false);
   r.optional_number(j, "weight_decay", path, o.weight_decay, 0.0, 10.0);
@@ -400,11 +411,15 @@ void read_schedule(Reader& r, const json& j, const std::string& path, ScheduleCo
 PipelineConfig read_pipeline(Reader& r, const json& j, const std::string& path) {
   PipelineConfig c;
   if (!r.object(j, path)) return c;
-  r.known_keys(j, path, {"data", "task", "model", "optimizer", "schedule", "batch_size",
-                         "eval_batch_size", "epochs", "loss", "huber_delta"});
-  if (const auto it = j.find("data"); it != j.end()) read_data(r, *it, join_path(path, "data"), c.data);
-  else r.issue(join_path(path, "data"), "required: where the training data comes from");
-  if (const auto it = j.find("model"); it != j.end()) read_model(r, *it, join_path(path, "model"), c.model);
+  r.known_keys(j, path,
+               {"data", "task", "model", "optimizer", "schedule", "batch_size", "eval_batch_size",
+                "epochs", "loss", "huber_delta"});
+  if (const auto it = j.find("data"); it != j.end())
+    read_data(r, *it, join_path(path, "data"), c.data);
+  else
+    r.issue(join_path(path, "data"), "required: where the training data comes from");
+  if (const auto it = j.find("model"); it != j.end())
+    read_model(r, *it, join_path(path, "model"), c.model);
   if (const auto it = j.find("optimizer"); it != j.end())
     read_optimizer(r, *it, join_path(path, "optimizer"), c.optimizer);
   if (const auto it = j.find("schedule"); it != j.end())
@@ -458,7 +473,8 @@ json substitute(const json& v, const json& params, const std::string& path) {
     if (it == params.end()) {
       std::string known;
       for (const auto& [k, _] : params.items()) known += (known.empty() ? "" : ", ") + k;
-      throw ConfigError(path, "placeholder '{" + *name + "}' names no parameter of this trial (parameters: " +
+      throw ConfigError(path, "placeholder '{" + *name +
+                                  "}' names no parameter of this trial (parameters: " +
                                   (known.empty() ? "none" : known) + ")");
     }
     return *it;
@@ -481,7 +497,8 @@ std::string resolve_path(const std::string& path, const std::string& base_dir) {
 }
 
 json substitute_params(const json& section, const json& params, const std::string& where) {
-  if (!params.is_object()) throw ConfigError(where, "trial parameters must be an object, got " + describe(params));
+  if (!params.is_object())
+    throw ConfigError(where, "trial parameters must be an object, got " + describe(params));
   return substitute(section, params, where);
 }
 

@@ -17,11 +17,10 @@
 // ("trial.pipeline.model.width") and what was expected.
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "search/error.h"
 
@@ -56,36 +55,36 @@ struct DataConfig {
   std::optional<std::string> validation;  // a separate validation file; else `split` of train
   std::optional<std::string> test;        // evaluated once at the end (test_* metrics)
   std::string target = "target";
-  std::optional<std::string> id;          // identifier column: never a feature, copied by predict
-  std::vector<std::string> drop;          // columns ignored entirely
-  std::vector<std::string> categorical;   // force these columns to be categorical
-  int max_onehot = 20;                    // categoricals with more levels are hashed
-  int hash_buckets = 32;                  // buckets for hashed categoricals
+  std::optional<std::string> id;         // identifier column: never a feature, copied by predict
+  std::vector<std::string> drop;         // columns ignored entirely
+  std::vector<std::string> categorical;  // force these columns to be categorical
+  int max_onehot = 20;                   // categoricals with more levels are hashed
+  int hash_buckets = 32;                 // buckets for hashed categoricals
   // idx
   std::string train_images;
   std::string train_labels;
   std::optional<std::string> test_images;
   std::optional<std::string> test_labels;
   // both
-  double split = 0.2;                     // validation fraction when no validation file
-  bool stratify = true;                   // stratified split for classification
-  uint64_t split_seed = 0;                // the split is the same for every trial of a sweep
-  std::optional<int64_t> limit;           // use only the first N training examples
-  std::optional<int64_t> test_limit;      // use only the first N test examples
+  double split = 0.2;                 // validation fraction when no validation file
+  bool stratify = true;               // stratified split for classification
+  uint64_t split_seed = 0;            // the split is the same for every trial of a sweep
+  std::optional<int64_t> limit;       // use only the first N training examples
+  std::optional<int64_t> test_limit;  // use only the first N test examples
 };
 
 struct ModelConfig {
   ModelType type = ModelType::kMlp;
-  int layers = 2;           // mlp: hidden layers
-  int width = 128;          // mlp: units per hidden layer
+  int layers = 2;   // mlp: hidden layers
+  int width = 128;  // mlp: units per hidden layer
   Activation activation = Activation::kRelu;
-  double dropout = 0.0;     // after each hidden activation (mlp) / the dense layer (cnn)
+  double dropout = 0.0;  // after each hidden activation (mlp) / the dense layer (cnn)
   bool batch_norm = false;
-  int blocks = 2;           // cnn: conv blocks (conv, [bn], act, pool); channels double per block
-  int channels = 32;        // cnn: channels of the first block
-  int kernel = 3;           // cnn: odd kernel size, "same" padding
+  int blocks = 2;     // cnn: conv blocks (conv, [bn], act, pool); channels double per block
+  int channels = 32;  // cnn: channels of the first block
+  int kernel = 3;     // cnn: odd kernel size, "same" padding
   PoolType pool = PoolType::kMax;
-  int dense = 128;          // cnn: hidden dense units after the blocks (0: none)
+  int dense = 128;  // cnn: hidden dense units after the blocks (0: none)
 };
 
 struct OptimizerConfig {
@@ -105,22 +104,22 @@ struct OptimizerConfig {
 
 struct ScheduleConfig {
   ScheduleType type = ScheduleType::kNone;
-  int warmup_epochs = 0;   // linear warm-up from ~0 to lr, per batch
-  int step_size = 10;      // step: multiply by gamma every step_size epochs
+  int warmup_epochs = 0;  // linear warm-up from ~0 to lr, per batch
+  int step_size = 10;     // step: multiply by gamma every step_size epochs
   double gamma = 0.1;
-  double min_lr = 0.0;     // cosine: the floor reached at the last epoch
+  double min_lr = 0.0;  // cosine: the floor reached at the last epoch
 };
 
 struct PipelineConfig {
   DataConfig data;
-  std::optional<TaskKind> task;   // nullopt: inferred from the target
+  std::optional<TaskKind> task;  // nullopt: inferred from the target
   ModelConfig model;
   OptimizerConfig optimizer;
   ScheduleConfig schedule;
   int batch_size = 128;
   int eval_batch_size = 4096;
   int64_t epochs = 20;
-  std::optional<LossType> loss;   // nullopt: cross_entropy (classification) / mse (regression)
+  std::optional<LossType> loss;  // nullopt: cross_entropy (classification) / mse (regression)
   double huber_delta = 1.0;
 };
 
@@ -133,9 +132,9 @@ struct PipelineConfig {
 // Checks a raw pipeline section. Placeholders "{name}" must name one of param_names and are
 // otherwise accepted for any field. Data files must exist (relative to base_dir).
 // Returns every problem found; empty means valid.
-[[nodiscard]] std::vector<ConfigIssue> validate_pipeline(const nlohmann::json& section,
-                                                         const std::vector<std::string>& param_names,
-                                                         const std::string& base_dir);
+[[nodiscard]] std::vector<ConfigIssue> validate_pipeline(
+    const nlohmann::json& section, const std::vector<std::string>& param_names,
+    const std::string& base_dir);
 
 // Parses a substituted section (no placeholders left). Paths are made absolute against base_dir.
 // Throws ConfigError listing every issue.

@@ -79,7 +79,8 @@ CsvTable parse_csv(const std::string& text, const std::string& source) {
         if (i < n && text[i] != ',' && text[i] != '\n' && text[i] != '\r')
           throw ConfigError(source + " line " + std::to_string(line),
                             "unexpected character '" + std::string(1, text[i]) +
-                                "' after a closing quote (field " + std::to_string(record.size() + 1) +
+                                "' after a closing quote (field " +
+                                std::to_string(record.size() + 1) +
                                 "); a quote inside a quoted field is written as \"\"");
       } else {
         while (i < n && text[i] != ',' && text[i] != '\n' && text[i] != '\r') {
@@ -106,8 +107,9 @@ CsvTable parse_csv(const std::string& text, const std::string& source) {
       std::unordered_set<std::string> seen;
       for (size_t c = 0; c < record.size(); ++c) {
         if (record[c].empty())
-          throw ConfigError(source + " line " + std::to_string(record_line),
-                            "header field " + std::to_string(c + 1) + " is empty; every column needs a name");
+          throw ConfigError(
+              source + " line " + std::to_string(record_line),
+              "header field " + std::to_string(c + 1) + " is empty; every column needs a name");
         if (!seen.insert(record[c]).second)
           throw ConfigError(source + " line " + std::to_string(record_line),
                             "duplicate column name '" + record[c] + "' in the header");

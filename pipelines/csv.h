@@ -21,7 +21,7 @@
 namespace hypertune::pipelines {
 
 struct CsvTable {
-  std::string source;                          // file name used in error messages
+  std::string source;  // file name used in error messages
   std::vector<std::string> header;
   std::vector<std::vector<std::string>> rows;  // rows[r][c]; "" is missing
   std::vector<int64_t> lines;                  // line number (1-based) where each row starts

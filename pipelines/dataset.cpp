@@ -19,7 +19,9 @@ namespace {
 
 using nlohmann::json;
 
-std::string name_of(const std::string& path) { return std::filesystem::path(path).filename().string(); }
+std::string name_of(const std::string& path) {
+  return std::filesystem::path(path).filename().string();
+}
 
 std::string hex64(uint64_t v) {
   char buf[17];
@@ -45,17 +47,20 @@ size_t target_column(const CsvTable& t, const std::string& target) {
   if (const auto c = t.column(target)) return *c;
   std::string cols;
   for (const auto& h : t.header) cols += (cols.empty() ? "" : ", ") + h;
-  throw ConfigError(t.source, "target column '" + target + "' (data.target) is not in the header; columns: " + cols);
+  throw ConfigError(t.source, "target column '" + target +
+                                  "' (data.target) is not in the header; columns: " + cols);
 }
 
-Split make_split(const Preprocessor& pre, const TargetEncoding& enc, const CsvTable& t, size_t target_col,
-                 const std::vector<size_t>& rows) {
+Split make_split(const Preprocessor& pre, const TargetEncoding& enc, const CsvTable& t,
+                 size_t target_col, const std::vector<size_t>& rows) {
   Split s;
   s.rows = static_cast<int64_t>(rows.size());
   s.x.resize(rows.size() * pre.width());
   pre.transform(t, rows, s.x.data());
-  if (enc.task == TaskKind::kClassification) s.labels = encode_classes(enc, t, target_col, rows);
-  else s.values = encode_values(enc, t, target_col, rows);
+  if (enc.task == TaskKind::kClassification)
+    s.labels = encode_classes(enc, t, target_col, rows);
+  else
+    s.values = encode_values(enc, t, target_col, rows);
   return s;
 }
 
@@ -65,9 +70,11 @@ std::shared_ptr<Dataset> load_csv(const DataConfig& d, std::optional<TaskKind> t
   auto ds = std::make_shared<Dataset>();
   std::vector<size_t> kept = rows_with_target(table, tc);
   ds->dropped_missing_target = static_cast<int64_t>(table.rows.size() - kept.size());
-  if (d.limit && static_cast<int64_t>(kept.size()) > *d.limit) kept.resize(static_cast<size_t>(*d.limit));
+  if (d.limit && static_cast<int64_t>(kept.size()) > *d.limit)
+    kept.resize(static_cast<size_t>(*d.limit));
   if (kept.size() < 2)
-    throw ConfigError(table.source, "needs at least 2 rows with a target, found " + std::to_string(kept.size()));
+    throw ConfigError(table.source,
+                      "needs at least 2 rows with a target, found " + std::to_string(kept.size()));
   ds->task = task.value_or(infer_task(table, tc));
 
   std::vector<size_t> train_rows = kept;
@@ -77,7 +84,8 @@ std::shared_ptr<Dataset> load_csv(const DataConfig& d, std::optional<TaskKind> t
     valid_table = read_csv(*d.validation);
     const size_t vc = target_column(*valid_table, d.target);
     valid_rows = rows_with_target(*valid_table, vc);
-    if (valid_rows.empty()) throw ConfigError(valid_table->source, "no rows with a target for validation");
+    if (valid_rows.empty())
+      throw ConfigError(valid_table->source, "no rows with a target for validation");
   } else {
     // Labels for stratification use the classes of the whole file (the split must come first).
     std::optional<std::vector<int64_t>> strat;
@@ -102,15 +110,20 @@ std::shared_ptr<Dataset> load_csv(const DataConfig& d, std::optional<TaskKind> t
   const Preprocessor pre = Preprocessor::fit(table, train_rows, opts);
   ds->target = fit_target(table, tc, ds->task, train_rows);
   ds->input_shape = {static_cast<int64_t>(pre.width())};
-  ds->outputs = ds->task == TaskKind::kClassification ? static_cast<int64_t>(ds->target.classes.size()) : 1;
+  ds->outputs =
+      ds->task == TaskKind::kClassification ? static_cast<int64_t>(ds->target.classes.size()) : 1;
   ds->train = make_split(pre, ds->target, table, tc, train_rows);
-  if (valid_table) ds->validation = make_split(pre, ds->target, *valid_table, *valid_table->column(d.target), valid_rows);
-  else ds->validation = make_split(pre, ds->target, table, tc, valid_rows);
+  if (valid_table)
+    ds->validation =
+        make_split(pre, ds->target, *valid_table, *valid_table->column(d.target), valid_rows);
+  else
+    ds->validation = make_split(pre, ds->target, table, tc, valid_rows);
   if (d.test) {
     const CsvTable test = read_csv(*d.test);
     const size_t xc = target_column(test, d.target);
     std::vector<size_t> rows = rows_with_target(test, xc);
-    if (d.test_limit && static_cast<int64_t>(rows.size()) > *d.test_limit) rows.resize(static_cast<size_t>(*d.test_limit));
+    if (d.test_limit && static_cast<int64_t>(rows.size()) > *d.test_limit)
+      rows.resize(static_cast<size_t>(*d.test_limit));
     if (rows.empty()) throw ConfigError(test.source, "no rows with a target for testing");
     ds->test = make_split(pre, ds->target, test, xc, rows);
   }
@@ -133,11 +146,13 @@ ImageSet read_images(const std::string& images_path, const std::string& labels_p
   ImageSet s;
   s.images = read_idx(images_path, limit.value_or(-1));
   if (s.images.dims.size() != 3)
-    throw ConfigError(name_of(images_path), "expected images with 3 dimensions (count, height, width), got " +
-                                                std::to_string(s.images.dims.size()));
+    throw ConfigError(name_of(images_path),
+                      "expected images with 3 dimensions (count, height, width), got " +
+                          std::to_string(s.images.dims.size()));
   IdxArray labels = read_idx(labels_path, limit.value_or(-1));
   if (labels.dims.size() != 1)
-    throw ConfigError(name_of(labels_path), "expected labels with 1 dimension, got " + std::to_string(labels.dims.size()));
+    throw ConfigError(name_of(labels_path), "expected labels with 1 dimension, got " +
+                                                std::to_string(labels.dims.size()));
   if (labels.count() != s.images.count())
     throw ConfigError(name_of(labels_path), std::to_string(labels.count()) + " labels for " +
                                                 std::to_string(s.images.count()) + " images in " +
@@ -146,8 +161,9 @@ ImageSet read_images(const std::string& images_path, const std::string& labels_p
   return s;
 }
 
-Split image_split(const ImageSet& s, const std::vector<size_t>& rows, const std::vector<int64_t>& class_of,
-                  double mean, double sd, const std::string& labels_path) {
+Split image_split(const ImageSet& s, const std::vector<size_t>& rows,
+                  const std::vector<int64_t>& class_of, double mean, double sd,
+                  const std::string& labels_path) {
   Split out;
   const auto item = static_cast<size_t>(s.images.item_size());
   out.rows = static_cast<int64_t>(rows.size());
@@ -190,7 +206,8 @@ std::shared_ptr<Dataset> load_idx(const DataConfig& d) {
 
   std::vector<int64_t> strat;
   for (const uint8_t l : train.labels) strat.push_back(class_of[l]);
-  auto [train_rows, valid_rows] = split_rows(static_cast<size_t>(n), d.split, d.stratify ? &strat : nullptr, d.split_seed);
+  auto [train_rows, valid_rows] =
+      split_rows(static_cast<size_t>(n), d.split, d.stratify ? &strat : nullptr, d.split_seed);
 
   // Pixel statistics of the training rows only.
   const auto item = static_cast<size_t>(train.images.item_size());
@@ -217,16 +234,21 @@ std::shared_ptr<Dataset> load_idx(const DataConfig& d) {
   if (d.test_images && d.test_labels) {
     const ImageSet test = read_images(*d.test_images, *d.test_labels, d.test_limit);
     if (test.images.dims[1] != train.images.dims[1] || test.images.dims[2] != train.images.dims[2])
-      throw ConfigError(name_of(*d.test_images), "test images are " + std::to_string(test.images.dims[1]) + "x" +
-                                                     std::to_string(test.images.dims[2]) + ", training images " +
-                                                     std::to_string(train.images.dims[1]) + "x" +
-                                                     std::to_string(train.images.dims[2]));
+      throw ConfigError(name_of(*d.test_images),
+                        "test images are " + std::to_string(test.images.dims[1]) + "x" +
+                            std::to_string(test.images.dims[2]) + ", training images " +
+                            std::to_string(train.images.dims[1]) + "x" +
+                            std::to_string(train.images.dims[2]));
     std::vector<size_t> rows(static_cast<size_t>(test.images.count()));
     std::iota(rows.begin(), rows.end(), size_t{0});
     ds->test = image_split(test, rows, class_of, mean, sd, *d.test_labels);
   }
-  ds->preprocessing = {{"kind", "image"},   {"height", train.images.dims[1]}, {"width", train.images.dims[2]},
-                       {"scale", 255.0},    {"mean", mean},                    {"std", sd}};
+  ds->preprocessing = {{"kind", "image"},
+                       {"height", train.images.dims[1]},
+                       {"width", train.images.dims[2]},
+                       {"scale", 255.0},
+                       {"mean", mean},
+                       {"std", sd}};
   return ds;
 }
 
@@ -250,7 +272,9 @@ std::string cache_key(const DataConfig& d, std::optional<TaskKind> task) {
             {"split_seed", d.split_seed},
             {"limit", d.limit ? json(*d.limit) : json(nullptr)},
             {"test_limit", d.test_limit ? json(*d.test_limit) : json(nullptr)}};
-  auto file = [&](const char* name, const std::string& path) { k["files"][name] = hex64(hash_file(path)); };
+  auto file = [&](const char* name, const std::string& path) {
+    k["files"][name] = hex64(hash_file(path));
+  };
   if (d.format == DataFormat::kCsv) {
     k["format"] = "csv";
     k["target"] = d.target;
@@ -307,8 +331,10 @@ std::pair<std::vector<size_t>, std::vector<size_t>> split_rows(size_t n, double 
     for (size_t i = 0; i < n; ++i) by_class[(*labels)[i]].push_back(i);
     for (auto& [label, members] : by_class) {
       shuffle(members, rng);
-      const auto take = static_cast<size_t>(std::llround(static_cast<double>(members.size()) * fraction));
-      valid.insert(valid.end(), members.begin(), members.begin() + static_cast<std::ptrdiff_t>(take));
+      const auto take =
+          static_cast<size_t>(std::llround(static_cast<double>(members.size()) * fraction));
+      valid.insert(valid.end(), members.begin(),
+                   members.begin() + static_cast<std::ptrdiff_t>(take));
       train.insert(train.end(), members.begin() + static_cast<std::ptrdiff_t>(take), members.end());
     }
   } else {
@@ -349,7 +375,8 @@ std::shared_ptr<const Dataset> load_dataset(const DataConfig& data, std::optiona
   }
   if (waiting.valid()) return waiting.get();
   try {
-    std::shared_ptr<Dataset> ds = data.format == DataFormat::kCsv ? load_csv(data, task) : load_idx(data);
+    std::shared_ptr<Dataset> ds =
+        data.format == DataFormat::kCsv ? load_csv(data, task) : load_idx(data);
     ds->key = key;
     {
       std::lock_guard lock(c.mu);

@@ -18,12 +18,11 @@
 
 #include <cstdint>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "pipelines/config.h"
 #include "pipelines/tabular.h"
@@ -32,9 +31,9 @@ namespace hypertune::pipelines {
 
 struct Split {
   int64_t rows = 0;
-  std::vector<float> x;          // rows x product(input_shape), row-major
-  std::vector<int64_t> labels;   // classification: class indices
-  std::vector<float> values;     // regression: standardised targets
+  std::vector<float> x;         // rows x product(input_shape), row-major
+  std::vector<int64_t> labels;  // classification: class indices
+  std::vector<float> values;    // regression: standardised targets
 };
 
 struct Dataset {
@@ -49,7 +48,7 @@ struct Dataset {
   // "id": ...} or {"kind": "image", "height", "width", "mean", "std"}.
   nlohmann::json preprocessing;
   int64_t dropped_missing_target = 0;
-  std::string key;                   // the cache key
+  std::string key;  // the cache key
 
   [[nodiscard]] int64_t features() const;
 };

@@ -18,7 +18,9 @@ struct GzCloser {
 };
 using GzFile = std::unique_ptr<std::remove_pointer_t<gzFile>, GzCloser>;
 
-std::string name_of(const std::string& path) { return std::filesystem::path(path).filename().string(); }
+std::string name_of(const std::string& path) {
+  return std::filesystem::path(path).filename().string();
+}
 
 void read_exact(gzFile f, void* buf, size_t n, const std::string& path, const char* what) {
   auto* p = static_cast<unsigned char*>(buf);
@@ -30,7 +32,8 @@ void read_exact(gzFile f, void* buf, size_t n, const std::string& path, const ch
       const char* msg = gzerror(f, &err);
       throw ConfigError(name_of(path), std::string("cannot decompress ") + what + ": " + msg);
     }
-    if (got == 0) throw ConfigError(name_of(path), std::string("truncated file: ") + what + " ends early");
+    if (got == 0)
+      throw ConfigError(name_of(path), std::string("truncated file: ") + what + " ends early");
     p += got;
     n -= static_cast<size_t>(got);
   }
@@ -51,19 +54,22 @@ IdxArray read_idx(const std::string& path, int64_t limit) {
   unsigned char magic[4];
   read_exact(f.get(), magic, 4, path, "the header");
   if (magic[0] != 0 || magic[1] != 0)
-    throw ConfigError(name_of(path), "not an IDX file: the magic number must start with two zero bytes");
+    throw ConfigError(name_of(path),
+                      "not an IDX file: the magic number must start with two zero bytes");
   if (magic[2] != 0x08)
     throw ConfigError(name_of(path), "unsupported IDX element type 0x" +
                                          std::to_string(static_cast<int>(magic[2])) +
                                          " (only 0x08, unsigned byte, is read)");
   const int ndims = magic[3];
   if (ndims < 1 || ndims > 4)
-    throw ConfigError(name_of(path), "IDX dimension count must be 1 to 4, got " + std::to_string(ndims));
+    throw ConfigError(name_of(path),
+                      "IDX dimension count must be 1 to 4, got " + std::to_string(ndims));
   IdxArray a;
   for (int d = 0; d < ndims; ++d) {
     unsigned char b[4];
     read_exact(f.get(), b, 4, path, "the dimensions");
-    const uint32_t v = (uint32_t{b[0]} << 24) | (uint32_t{b[1]} << 16) | (uint32_t{b[2]} << 8) | b[3];
+    const uint32_t v =
+        (uint32_t{b[0]} << 24) | (uint32_t{b[1]} << 16) | (uint32_t{b[2]} << 8) | b[3];
     if (v == 0) throw ConfigError(name_of(path), "dimension " + std::to_string(d) + " is zero");
     a.dims.push_back(v);
   }
@@ -88,10 +94,12 @@ void write_idx(const std::string& path, const IdxArray& array, bool gzip) {
   std::vector<unsigned char> head = {0, 0, 0x08, static_cast<unsigned char>(array.dims.size())};
   for (const int64_t d : array.dims) {
     const auto v = static_cast<uint32_t>(d);
-    head.insert(head.end(), {static_cast<unsigned char>(v >> 24), static_cast<unsigned char>(v >> 16),
-                             static_cast<unsigned char>(v >> 8), static_cast<unsigned char>(v)});
+    head.insert(head.end(),
+                {static_cast<unsigned char>(v >> 24), static_cast<unsigned char>(v >> 16),
+                 static_cast<unsigned char>(v >> 8), static_cast<unsigned char>(v)});
   }
-  if (gzwrite(f.get(), head.data(), static_cast<unsigned>(head.size())) != static_cast<int>(head.size()) ||
+  if (gzwrite(f.get(), head.data(), static_cast<unsigned>(head.size())) !=
+          static_cast<int>(head.size()) ||
       (!array.data.empty() &&
        gzwrite(f.get(), array.data.data(), static_cast<unsigned>(array.data.size())) !=
            static_cast<int>(array.data.size())))

@@ -6,7 +6,8 @@
 
 namespace hypertune::pipelines {
 
-nlohmann::json classification_metrics(const float* probs, int64_t n, int64_t k, const int64_t* labels) {
+nlohmann::json classification_metrics(const float* probs, int64_t n, int64_t k,
+                                      const int64_t* labels) {
   std::vector<int64_t> tp(static_cast<size_t>(k), 0), predicted(static_cast<size_t>(k), 0),
       actual(static_cast<size_t>(k), 0);
   int64_t correct = 0;
@@ -68,7 +69,8 @@ double roc_auc(const std::vector<double>& scores, const std::vector<int>& truth)
   return (rank_sum - p * (p + 1.0) / 2.0) / (p * static_cast<double>(negatives));
 }
 
-nlohmann::json regression_metrics(const float* pred, const float* truth, int64_t n, double mean, double scale) {
+nlohmann::json regression_metrics(const float* pred, const float* truth, int64_t n, double mean,
+                                  double scale) {
   double se = 0.0, ae = 0.0, sum = 0.0;
   for (int64_t i = 0; i < n; ++i) sum += truth[i] * scale + mean;
   const double avg = n > 0 ? sum / static_cast<double>(n) : 0.0;

@@ -10,10 +10,9 @@
 // Not here: losses, tensors. Thread-safety: pure functions.
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "pipelines/config.h"
 

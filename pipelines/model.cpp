@@ -12,10 +12,14 @@ using nlohmann::json;
 
 const char* activation_layer(Activation a) {
   switch (a) {
-    case Activation::kRelu: return "ReLU";
-    case Activation::kGelu: return "GELU";
-    case Activation::kTanh: return "Tanh";
-    case Activation::kSilu: return "SiLU";
+    case Activation::kRelu:
+      return "ReLU";
+    case Activation::kGelu:
+      return "GELU";
+    case Activation::kTanh:
+      return "Tanh";
+    case Activation::kSilu:
+      return "SiLU";
   }
   return "ReLU";
 }
@@ -29,13 +33,15 @@ void uniform_fan_in(torch::Tensor& t, int64_t fan_in, at::Generator& gen) {
 int64_t get_int(const json& layer, const char* key) {
   const auto it = layer.find(key);
   if (it == layer.end() || !it->is_number_integer())
-    throw ConfigError("model.json layers", "layer " + layer.dump() + " needs an integer '" + key + "'");
+    throw ConfigError("model.json layers",
+                      "layer " + layer.dump() + " needs an integer '" + key + "'");
   return it->get<int64_t>();
 }
 
 }  // namespace
 
-json describe_model(const ModelConfig& m, const std::vector<int64_t>& input_shape, int64_t outputs) {
+json describe_model(const ModelConfig& m, const std::vector<int64_t>& input_shape,
+                    int64_t outputs) {
   json layers = json::array();
   const std::string act = activation_layer(m.activation);
   auto dense_stack = [&](int64_t in, int hidden_layers, int width) {
@@ -59,20 +65,27 @@ json describe_model(const ModelConfig& m, const std::vector<int64_t>& input_shap
       break;
     case ModelType::kCnn: {
       if (input_shape.size() != 3)
-        throw ConfigError("trial.pipeline.model.type", "a cnn needs image inputs (channels, height, width)");
+        throw ConfigError("trial.pipeline.model.type",
+                          "a cnn needs image inputs (channels, height, width)");
       int64_t c = input_shape[0], h = input_shape[1], w = input_shape[2];
       int64_t ch = m.channels;
       for (int b = 0; b < m.blocks; ++b) {
-        layers.push_back({{"type", "Conv2d"}, {"in", c}, {"out", ch}, {"kernel", m.kernel}, {"padding", m.kernel / 2}});
+        layers.push_back({{"type", "Conv2d"},
+                          {"in", c},
+                          {"out", ch},
+                          {"kernel", m.kernel},
+                          {"padding", m.kernel / 2}});
         if (m.batch_norm) layers.push_back({{"type", "BatchNorm2d"}, {"features", ch}});
         layers.push_back({{"type", act}});
-        layers.push_back({{"type", m.pool == PoolType::kMax ? "MaxPool2d" : "AvgPool2d"}, {"kernel", 2}});
+        layers.push_back(
+            {{"type", m.pool == PoolType::kMax ? "MaxPool2d" : "AvgPool2d"}, {"kernel", 2}});
         h /= 2;
         w /= 2;
         if (h < 1 || w < 1)
           throw ConfigError("trial.pipeline.model.blocks",
-                            std::to_string(m.blocks) + " pooling blocks shrink " + std::to_string(input_shape[1]) +
-                                "x" + std::to_string(input_shape[2]) + " images below 1x1");
+                            std::to_string(m.blocks) + " pooling blocks shrink " +
+                                std::to_string(input_shape[1]) + "x" +
+                                std::to_string(input_shape[2]) + " images below 1x1");
         c = ch;
         ch *= 2;
       }
@@ -91,12 +104,16 @@ torch::Tensor SeededDropoutImpl::forward(const torch::Tensor& x) {
   if (x.device().is_cpu()) {
     mask = torch::empty_like(x).bernoulli_(keep, gen_);
   } else {
-    mask = torch::empty(x.sizes(), x.options().device(torch::kCPU)).bernoulli_(keep, gen_).to(x.device(), true);
+    mask = torch::empty(x.sizes(), x.options().device(torch::kCPU))
+               .bernoulli_(keep, gen_)
+               .to(x.device(), true);
   }
   return x * mask.div_(keep);
 }
 
-void SeededDropoutImpl::pretty_print(std::ostream& stream) const { stream << "Dropout(p=" << p_ << ")"; }
+void SeededDropoutImpl::pretty_print(std::ostream& stream) const {
+  stream << "Dropout(p=" << p_ << ")";
+}
 
 namespace {
 
@@ -118,7 +135,8 @@ struct DnnLinearFunction : public torch::autograd::Function<DnnLinearFunction> {
     const torch::Tensor gm = grads[0].contiguous().to_mkldnn();
     torch::Tensor dx;
     if (ctx->needs_input_grad(0))
-      dx = at::mkldnn_linear_backward_input(ctx->saved_data["x_sizes"].toIntVector(), gm, weight).to_dense();
+      dx = at::mkldnn_linear_backward_input(ctx->saved_data["x_sizes"].toIntVector(), gm, weight)
+               .to_dense();
     auto [dw, db] = at::mkldnn_linear_backward_weights(gm, xm, weight, true);
     return {dx, dw, db};
   }
@@ -133,8 +151,8 @@ DnnLinearImpl::DnnLinearImpl(int64_t in, int64_t out)
       use_dnn_(at::hasMKLDNN() && out >= 32 && in * out >= 8192) {}
 
 torch::Tensor DnnLinearImpl::forward(const torch::Tensor& x) {
-  if (use_dnn_ && x.device().is_cpu() && weight.device().is_cpu() && x.scalar_type() == torch::kFloat32 &&
-      x.dim() == 2 && at::globalContext().userEnabledMkldnn())
+  if (use_dnn_ && x.device().is_cpu() && weight.device().is_cpu() &&
+      x.scalar_type() == torch::kFloat32 && x.dim() == 2 && at::globalContext().userEnabledMkldnn())
     return DnnLinearFunction::apply(x, weight, bias);
   return torch::nn::functional::linear(x, weight, bias);
 }
@@ -156,7 +174,8 @@ torch::nn::Sequential build_sequential(const json& layers, at::Generator gen) {
     } else if (type == "Conv2d") {
       const int64_t in = get_int(layer, "in");
       const int64_t k = get_int(layer, "kernel");
-      torch::nn::Conv2d conv(torch::nn::Conv2dOptions(in, get_int(layer, "out"), k).padding(get_int(layer, "padding")));
+      torch::nn::Conv2d conv(torch::nn::Conv2dOptions(in, get_int(layer, "out"), k)
+                                 .padding(get_int(layer, "padding")));
       uniform_fan_in(conv->weight, in * k * k, gen);
       uniform_fan_in(conv->bias, in * k * k, gen);
       seq->push_back(conv);

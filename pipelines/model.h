@@ -12,11 +12,11 @@
 // Not here: training, optimisers, files.
 // Thread-safety: a built model belongs to one trial.
 
-#include <cstdint>
-#include <vector>
-
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <vector>
 
 #include "pipelines/config.h"
 
@@ -24,7 +24,8 @@ namespace hypertune::pipelines::detail {
 
 // The layer list of `m` for inputs of `input_shape` ({features} or {1, H, W}) and `outputs` units.
 // Throws ConfigError (at "trial.pipeline.model") when the shapes do not work out.
-[[nodiscard]] nlohmann::json describe_model(const ModelConfig& m, const std::vector<int64_t>& input_shape,
+[[nodiscard]] nlohmann::json describe_model(const ModelConfig& m,
+                                            const std::vector<int64_t>& input_shape,
                                             int64_t outputs);
 
 // Dropout whose masks come from a trial's generator (CPU; masks are copied for other devices).
@@ -60,10 +61,12 @@ TORCH_MODULE(DnnLinear);
 
 // Builds the Sequential of a layer list; parameters are initialised as PyTorch's defaults do
 // (uniform +-1/sqrt(fan_in) for Linear and Conv2d, ones/zeros for BatchNorm) from `gen`.
-[[nodiscard]] torch::nn::Sequential build_sequential(const nlohmann::json& layers, at::Generator gen);
+[[nodiscard]] torch::nn::Sequential build_sequential(const nlohmann::json& layers,
+                                                     at::Generator gen);
 
 // Parameters and buffers by state-dict name, in a stable order (parameters first, then buffers).
-[[nodiscard]] std::vector<std::pair<std::string, torch::Tensor>> state_dict(const torch::nn::Module& m);
+[[nodiscard]] std::vector<std::pair<std::string, torch::Tensor>> state_dict(
+    const torch::nn::Module& m);
 
 // A fresh CPU generator seeded with `seed`.
 [[nodiscard]] at::Generator make_generator(uint64_t seed);

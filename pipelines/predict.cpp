@@ -32,7 +32,8 @@ bool looks_like_idx(const std::string& path) {
   std::string head(4, '\0');
   in.read(head.data(), 4);
   head.resize(static_cast<size_t>(in.gcount()));
-  if (head.size() >= 2 && static_cast<unsigned char>(head[0]) == 0x1f && static_cast<unsigned char>(head[1]) == 0x8b)
+  if (head.size() >= 2 && static_cast<unsigned char>(head[0]) == 0x1f &&
+      static_cast<unsigned char>(head[1]) == 0x8b)
     return true;
   return head.size() == 4 && head[0] == 0 && head[1] == 0 && head[2] == 0x08;
 }
@@ -44,7 +45,8 @@ std::map<std::string, torch::Tensor> load_tensor_dict(const std::string& path) {
     const auto dict = torch::pickle_load(bytes).toGenericDict();
     for (const auto& e : dict) out.emplace(e.key().toStringRef(), e.value().toTensor());
   } catch (const c10::Error& e) {
-    throw ConfigError(path, std::string("not a readable tensor dict: ") + e.what_without_backtrace());
+    throw ConfigError(path,
+                      std::string("not a readable tensor dict: ") + e.what_without_backtrace());
   }
   return out;
 }
@@ -57,10 +59,10 @@ struct Predictor::Impl {
   TaskKind task = TaskKind::kClassification;
   TargetEncoding target;
   bool image = false;
-  Preprocessor pre;                 // tabular
-  std::optional<std::string> id;    // tabular id column
-  int64_t height = 0, width = 0;    // image
-  double mean = 0.0, sd = 1.0;      // image
+  Preprocessor pre;               // tabular
+  std::optional<std::string> id;  // tabular id column
+  int64_t height = 0, width = 0;  // image
+  double mean = 0.0, sd = 1.0;    // image
   std::vector<int64_t> input_shape;
   int64_t outputs = 0;
   torch::nn::Sequential net{nullptr};
@@ -83,7 +85,8 @@ Predictor Predictor::load(const std::string& model_dir) {
   const json& m = impl->model;
   try {
     if (m.value("format", "") != "hypertune-model")
-      throw ConfigError(model_path, "not a HyperTune model description (format must be 'hypertune-model')");
+      throw ConfigError(model_path,
+                        "not a HyperTune model description (format must be 'hypertune-model')");
     impl->target = target_from_json(m.at("target"), model_path);
     impl->task = impl->target.task;
     impl->input_shape = m.at("input_shape").get<std::vector<int64_t>>();
@@ -140,14 +143,16 @@ std::vector<float> Predictor::features(const CsvTable& table) const {
   }
   const auto pixels = static_cast<size_t>(impl_->height * impl_->width);
   if (table.header.size() != pixels)
-    throw ConfigError(table.source, "an image model needs " + std::to_string(pixels) + " pixel columns (" +
-                                        std::to_string(impl_->height) + "x" + std::to_string(impl_->width) +
-                                        "), the file has " + std::to_string(table.header.size()));
+    throw ConfigError(table.source, "an image model needs " + std::to_string(pixels) +
+                                        " pixel columns (" + std::to_string(impl_->height) + "x" +
+                                        std::to_string(impl_->width) + "), the file has " +
+                                        std::to_string(table.header.size()));
   for (size_t r = 0; r < rows; ++r)
     for (size_t c = 0; c < pixels; ++c) {
       const auto v = parse_number(table.rows[r][c]);
       if (!v || *v < 0 || *v > 255)
-        throw ConfigError(table.where(r, c), "expected a pixel value 0..255, got '" + table.rows[r][c] + "'");
+        throw ConfigError(table.where(r, c),
+                          "expected a pixel value 0..255, got '" + table.rows[r][c] + "'");
       x[r * pixels + c] = static_cast<float>((*v / 255.0 - impl_->mean) / impl_->sd);
     }
   return x;
@@ -155,8 +160,8 @@ std::vector<float> Predictor::features(const CsvTable& table) const {
 
 std::vector<float> Predictor::predict_features(const std::vector<float>& x, int64_t rows) const {
   if (static_cast<int64_t>(x.size()) != rows * input_size())
-    throw Error("predict_features: expected " + std::to_string(rows * input_size()) + " floats, got " +
-                std::to_string(x.size()));
+    throw Error("predict_features: expected " + std::to_string(rows * input_size()) +
+                " floats, got " + std::to_string(x.size()));
   torch::NoGradGuard no_grad;
   std::vector<int64_t> shape = {rows};
   shape.insert(shape.end(), impl_->input_shape.begin(), impl_->input_shape.end());

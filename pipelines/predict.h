@@ -7,8 +7,8 @@
 // classification one `proba_<label>` column per class in the model's class order.
 // Inputs: tabular models take a CSV with the training columns (the target may be present and is
 // ignored; extra columns are ignored; unseen categories are handled as in training). Image models
-// take an IDX image file (plain or gzip) or a CSV (header row) whose every column is a pixel (0..255),
-// height x width columns per row.
+// take an IDX image file (plain or gzip) or a CSV (header row) whose every column is a pixel
+// (0..255), height x width columns per row.
 //
 // Not here: training, the CLI (the `hypertune predict` command calls predict()).
 // Thread-safety: a Predictor may be used from one thread at a time; distinct Predictors are
@@ -41,7 +41,8 @@ class Predictor {
   [[nodiscard]] std::vector<float> features(const CsvTable& table) const;
   // Model outputs for `rows` preprocessed examples: rows x classes probabilities
   // (classification) or rows values in the target's original units (regression).
-  [[nodiscard]] std::vector<float> predict_features(const std::vector<float>& x, int64_t rows) const;
+  [[nodiscard]] std::vector<float> predict_features(const std::vector<float>& x,
+                                                    int64_t rows) const;
 
   // Reads `input`, writes predictions to `output` (see the file comment).
   void predict_file(const std::string& input, const std::string& output) const;

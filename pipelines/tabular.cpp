@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
-
 #include <set>
 #include <unordered_map>
 
@@ -32,8 +31,8 @@ double median_of(std::vector<double> v) {
 // Sorted class labels: numerically when every label is a number, else by bytes.
 std::vector<std::string> sort_labels(const std::set<std::string>& labels) {
   std::vector<std::string> out(labels.begin(), labels.end());
-  const bool numeric =
-      std::all_of(out.begin(), out.end(), [](const std::string& s) { return parse_number(s).has_value(); });
+  const bool numeric = std::all_of(
+      out.begin(), out.end(), [](const std::string& s) { return parse_number(s).has_value(); });
   if (numeric)
     std::stable_sort(out.begin(), out.end(), [](const std::string& a, const std::string& b) {
       return *parse_number(a) < *parse_number(b);
@@ -43,9 +42,12 @@ std::vector<std::string> sort_labels(const std::set<std::string>& labels) {
 
 const char* kind_name(FeatureKind k) {
   switch (k) {
-    case FeatureKind::kNumeric: return "numeric";
-    case FeatureKind::kOneHot: return "onehot";
-    case FeatureKind::kHashed: return "hashed";
+    case FeatureKind::kNumeric:
+      return "numeric";
+    case FeatureKind::kOneHot:
+      return "onehot";
+    case FeatureKind::kHashed:
+      return "hashed";
   }
   return "?";
 }
@@ -74,9 +76,12 @@ uint64_t fnv1a64(const std::string& s) noexcept {
 
 size_t FeatureColumn::width() const {
   switch (kind) {
-    case FeatureKind::kNumeric: return indicator ? 2 : 1;
-    case FeatureKind::kOneHot: return levels.size();
-    case FeatureKind::kHashed: return static_cast<size_t>(buckets);
+    case FeatureKind::kNumeric:
+      return indicator ? 2 : 1;
+    case FeatureKind::kOneHot:
+      return levels.size();
+    case FeatureKind::kHashed:
+      return static_cast<size_t>(buckets);
   }
   return 0;
 }
@@ -99,10 +104,12 @@ Preprocessor Preprocessor::fit(const CsvTable& table, const std::vector<size_t>&
                                const TabularOptions& opts) {
   for (const auto& name : opts.categorical)
     if (!table.column(name))
-      throw ConfigError(table.source, "column '" + name + "' listed in data.categorical is not in the header");
+      throw ConfigError(table.source,
+                        "column '" + name + "' listed in data.categorical is not in the header");
   for (const auto& name : opts.drop)
     if (!table.column(name))
-      throw ConfigError(table.source, "column '" + name + "' listed in data.drop is not in the header");
+      throw ConfigError(table.source,
+                        "column '" + name + "' listed in data.drop is not in the header");
   if (opts.id && !table.column(*opts.id))
     throw ConfigError(table.source, "id column '" + *opts.id + "' (data.id) is not in the header");
 
@@ -112,8 +119,8 @@ Preprocessor Preprocessor::fit(const CsvTable& table, const std::vector<size_t>&
     if (!is_feature(name, opts)) continue;
     FeatureColumn col;
     col.name = name;
-    const bool forced = std::find(opts.categorical.begin(), opts.categorical.end(), name) !=
-                        opts.categorical.end();
+    const bool forced =
+        std::find(opts.categorical.begin(), opts.categorical.end(), name) != opts.categorical.end();
     bool numeric = !forced;
     for (size_t r = 0; numeric && r < table.rows.size(); ++r) {
       const std::string& v = table.rows[r][c];
@@ -124,8 +131,10 @@ Preprocessor Preprocessor::fit(const CsvTable& table, const std::vector<size_t>&
       values.reserve(train_rows.size());
       for (const size_t r : train_rows) {
         const std::string& v = table.rows[r][c];
-        if (v.empty()) col.indicator = true;
-        else values.push_back(*parse_number(v));
+        if (v.empty())
+          col.indicator = true;
+        else
+          values.push_back(*parse_number(v));
       }
       col.median = median_of(values);
       if (!values.empty()) {
@@ -153,7 +162,8 @@ Preprocessor Preprocessor::fit(const CsvTable& table, const std::vector<size_t>&
     p.columns_.push_back(std::move(col));
   }
   if (p.columns_.empty())
-    throw ConfigError(table.source, "no feature columns left (every column is the target, the id or dropped)");
+    throw ConfigError(table.source,
+                      "no feature columns left (every column is the target, the id or dropped)");
   return p;
 }
 
@@ -177,7 +187,8 @@ std::vector<std::string> Preprocessor::feature_names() const {
   return names;
 }
 
-void Preprocessor::transform(const CsvTable& table, const std::vector<size_t>& rows, float* out) const {
+void Preprocessor::transform(const CsvTable& table, const std::vector<size_t>& rows,
+                             float* out) const {
   std::vector<size_t> source(columns_.size());
   for (size_t i = 0; i < columns_.size(); ++i) {
     const auto c = table.column(columns_[i].name);
@@ -189,7 +200,8 @@ void Preprocessor::transform(const CsvTable& table, const std::vector<size_t>& r
   // Level lookups once per column rather than a search per cell.
   std::vector<std::unordered_map<std::string, size_t>> level_index(columns_.size());
   for (size_t i = 0; i < columns_.size(); ++i)
-    for (size_t l = 0; l < columns_[i].levels.size(); ++l) level_index[i][columns_[i].levels[l]] = l;
+    for (size_t l = 0; l < columns_[i].levels.size(); ++l)
+      level_index[i][columns_[i].levels[l]] = l;
 
   std::fill(out, out + rows.size() * width_, 0.0f);
   for (size_t k = 0; k < rows.size(); ++k) {
@@ -204,8 +216,10 @@ void Preprocessor::transform(const CsvTable& table, const std::vector<size_t>& r
           if (!v.empty()) {
             const auto d = parse_number(v);
             if (!d)
-              throw ConfigError(table.where(r, source[i]),
-                                "expected a number (the column is numeric in the training data), got '" + v + "'");
+              throw ConfigError(
+                  table.where(r, source[i]),
+                  "expected a number (the column is numeric in the training data), got '" + v +
+                      "'");
             x = *d;
           }
           *dst++ = static_cast<float>((x - col.mean) / col.scale);
@@ -214,7 +228,8 @@ void Preprocessor::transform(const CsvTable& table, const std::vector<size_t>& r
         }
         case FeatureKind::kOneHot: {
           if (!v.empty())
-            if (const auto it = level_index[i].find(v); it != level_index[i].end()) dst[it->second] = 1.0f;
+            if (const auto it = level_index[i].find(v); it != level_index[i].end())
+              dst[it->second] = 1.0f;
           dst += col.levels.size();
           break;
         }
@@ -239,7 +254,9 @@ json Preprocessor::to_json() const {
         j["scale"] = c.scale;
         j["missing_indicator"] = c.indicator;
         break;
-      case FeatureKind::kOneHot: j["levels"] = c.levels; break;
+      case FeatureKind::kOneHot:
+        j["levels"] = c.levels;
+        break;
       case FeatureKind::kHashed:
         j["buckets"] = c.buckets;
         j["hash"] = "fnv1a64";
@@ -268,9 +285,11 @@ Preprocessor Preprocessor::from_json(const json& j, const std::string& where) {
       } else if (kind == "hashed") {
         col.kind = FeatureKind::kHashed;
         col.buckets = c.at("buckets").get<int>();
-        if (col.buckets < 1) throw ConfigError(where, "hashed column '" + col.name + "' needs buckets >= 1");
+        if (col.buckets < 1)
+          throw ConfigError(where, "hashed column '" + col.name + "' needs buckets >= 1");
       } else {
-        throw ConfigError(where, "unknown feature kind '" + kind + "' for column '" + col.name + "'");
+        throw ConfigError(where,
+                          "unknown feature kind '" + kind + "' for column '" + col.name + "'");
       }
       p.width_ += col.width();
       p.columns_.push_back(std::move(col));
@@ -291,8 +310,8 @@ TargetEncoding fit_target(const CsvTable& table, size_t target_col, TaskKind tas
     for (const auto& row : table.rows)
       if (!row[target_col].empty()) labels.insert(row[target_col]);
     if (labels.size() < 2)
-      throw ConfigError(table.source, "classification needs at least 2 classes in column '" + enc.column +
-                                          "', found " + std::to_string(labels.size()));
+      throw ConfigError(table.source, "classification needs at least 2 classes in column '" +
+                                          enc.column + "', found " + std::to_string(labels.size()));
     enc.classes = sort_labels(labels);
     return enc;
   }
@@ -302,7 +321,8 @@ TargetEncoding fit_target(const CsvTable& table, size_t target_col, TaskKind tas
     const std::string& v = table.rows[r][target_col];
     const auto d = parse_number(v);
     if (!d)
-      throw ConfigError(table.where(r, target_col), "regression target must be a number, got '" + v + "'");
+      throw ConfigError(table.where(r, target_col),
+                        "regression target must be a number, got '" + v + "'");
     sum += *d;
     ++n;
   }
@@ -317,8 +337,8 @@ TargetEncoding fit_target(const CsvTable& table, size_t target_col, TaskKind tas
   return enc;
 }
 
-std::vector<int64_t> encode_classes(const TargetEncoding& enc, const CsvTable& table, size_t target_col,
-                                    const std::vector<size_t>& rows) {
+std::vector<int64_t> encode_classes(const TargetEncoding& enc, const CsvTable& table,
+                                    size_t target_col, const std::vector<size_t>& rows) {
   std::unordered_map<std::string, int64_t> index;
   for (size_t i = 0; i < enc.classes.size(); ++i) index[enc.classes[i]] = static_cast<int64_t>(i);
   std::vector<int64_t> out;
@@ -327,22 +347,24 @@ std::vector<int64_t> encode_classes(const TargetEncoding& enc, const CsvTable& t
     const std::string& v = table.rows[r][target_col];
     const auto it = index.find(v);
     if (it == index.end())
-      throw ConfigError(table.where(r, target_col),
-                        "label '" + v + "' is not among the " + std::to_string(enc.classes.size()) +
-                            " classes of the training data");
+      throw ConfigError(table.where(r, target_col), "label '" + v + "' is not among the " +
+                                                        std::to_string(enc.classes.size()) +
+                                                        " classes of the training data");
     out.push_back(it->second);
   }
   return out;
 }
 
-std::vector<float> encode_values(const TargetEncoding& enc, const CsvTable& table, size_t target_col,
-                                 const std::vector<size_t>& rows) {
+std::vector<float> encode_values(const TargetEncoding& enc, const CsvTable& table,
+                                 size_t target_col, const std::vector<size_t>& rows) {
   std::vector<float> out;
   out.reserve(rows.size());
   for (const size_t r : rows) {
     const std::string& v = table.rows[r][target_col];
     const auto d = parse_number(v);
-    if (!d) throw ConfigError(table.where(r, target_col), "regression target must be a number, got '" + v + "'");
+    if (!d)
+      throw ConfigError(table.where(r, target_col),
+                        "regression target must be a number, got '" + v + "'");
     out.push_back(static_cast<float>((*d - enc.mean) / enc.scale));
   }
   return out;
@@ -350,7 +372,8 @@ std::vector<float> encode_values(const TargetEncoding& enc, const CsvTable& tabl
 
 json to_json(const TargetEncoding& enc) {
   json j = {{"task", to_string(enc.task)}, {"column", enc.column}};
-  if (enc.task == TaskKind::kClassification) j["classes"] = enc.classes;
+  if (enc.task == TaskKind::kClassification)
+    j["classes"] = enc.classes;
   else {
     j["mean"] = enc.mean;
     j["scale"] = enc.scale;

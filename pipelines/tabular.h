@@ -12,7 +12,8 @@
 //    training mean and standard deviation of the non-missing values (1 when that is 0).
 //  * categorical with at most max_onehot training levels: one-hot over the sorted training levels;
 //    a missing or unseen value is all zeros.
-//  * categorical with more levels: hashed one-hot, bucket = FNV-1a-64(value) mod hash_buckets, so an
+//  * categorical with more levels: hashed one-hot, bucket = FNV-1a-64(value) mod hash_buckets, so
+//  an
 //    unseen value still lands in a bucket; a missing value is all zeros.
 // Targets: classification labels are kept as their original strings (sorted numerically when all
 // are numbers, else by bytes); regression targets are standardised for training and mapped back
@@ -23,11 +24,10 @@
 // Errors: ConfigError naming file, line and column ("x.csv line 9 column 'age': ...").
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "pipelines/config.h"
 #include "pipelines/csv.h"
@@ -85,7 +85,8 @@ class Preprocessor {
   Preprocessor() = default;
 
   // Types the feature columns on every row of `table`, fits statistics on `train_rows` only.
-  [[nodiscard]] static Preprocessor fit(const CsvTable& table, const std::vector<size_t>& train_rows,
+  [[nodiscard]] static Preprocessor fit(const CsvTable& table,
+                                        const std::vector<size_t>& train_rows,
                                         const TabularOptions& opts);
 
   [[nodiscard]] size_t width() const noexcept { return width_; }
@@ -112,7 +113,8 @@ class Preprocessor {
 
 // Class indices (classification) for `rows`; ConfigError for a label not among the classes.
 [[nodiscard]] std::vector<int64_t> encode_classes(const TargetEncoding& enc, const CsvTable& table,
-                                                  size_t target_col, const std::vector<size_t>& rows);
+                                                  size_t target_col,
+                                                  const std::vector<size_t>& rows);
 // Standardised targets (regression); ConfigError for a non-numeric value.
 [[nodiscard]] std::vector<float> encode_values(const TargetEncoding& enc, const CsvTable& table,
                                                size_t target_col, const std::vector<size_t>& rows);

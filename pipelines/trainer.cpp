@@ -79,8 +79,10 @@ class FlatOptimizer {
   // One update with the gradients of parameters() (undefined: unused, skipped as PyTorch does).
   void step(const std::vector<Tensor>& grads, double lr) {
     ++steps_;
-    if (flat_.device().is_cpu()) step_cpu(grads, lr);
-    else step_tensor(grads, lr);
+    if (flat_.device().is_cpu())
+      step_cpu(grads, lr);
+    else
+      step_tensor(grads, lr);
   }
 
   [[nodiscard]] int64_t steps() const { return steps_; }
@@ -96,7 +98,8 @@ class FlatOptimizer {
       if (!t.defined()) return;
       const auto it = d.find(key);
       if (it == d.end() || it->second.numel() != t.numel())
-        throw TrialFailure{std::string("checkpoint lacks a matching '") + key + "' (another optimizer?)"};
+        throw TrialFailure{std::string("checkpoint lacks a matching '") + key +
+                           "' (another optimizer?)"};
       t.copy_(it->second);
     };
     restore(m_, "optim.m");
@@ -126,7 +129,8 @@ class FlatOptimizer {
       if (!g.defined()) continue;
       // The loop walks memory, so the gradient must share the parameter's layout.
       if (g.strides() != params_[k].strides() || g.scalar_type() != torch::kFloat32) {
-        Tensor same = torch::empty_strided(params_[k].sizes(), params_[k].strides(), params_[k].options());
+        Tensor same =
+            torch::empty_strided(params_[k].sizes(), params_[k].strides(), params_[k].options());
         same.copy_(g);
         g = same;
       }
@@ -153,8 +157,10 @@ class FlatOptimizer {
         for (int64_t i = begin; i < end; ++i) {
           float gi = gp[i];
           float pi = p[i];
-          if (decoupled) pi *= decay;
-          else gi += wd * pi;
+          if (decoupled)
+            pi *= decay;
+          else
+            gi += wd * pi;
           const float mi = m[i] * b1 + gi * (1.0f - b1);
           const float vi = v[i] * b2 + gi * gi * (1.0f - b2);
           m[i] = mi;
@@ -169,23 +175,29 @@ class FlatOptimizer {
   void step_tensor(const std::vector<Tensor>& grads, double lr) {
     torch::NoGradGuard no_grad;
     for (size_t k = 0; k < params_.size(); ++k) {
-      if (grads[k].defined()) grad_views_[k].copy_(grads[k]);
-      else grad_views_[k].zero_();
+      if (grads[k].defined())
+        grad_views_[k].copy_(grads[k]);
+      else
+        grad_views_[k].zero_();
     }
     const double wd = weight_decay_;
     if (cfg_.type == OptimizerType::kSgd) {
       Tensor d = wd != 0.0 ? grads_.add(flat_, wd) : grads_.clone();
       if (m_.defined()) {
-        if (steps_ == 1) m_.copy_(d);
-        else m_.mul_(cfg_.momentum).add_(d);
+        if (steps_ == 1)
+          m_.copy_(d);
+        else
+          m_.mul_(cfg_.momentum).add_(d);
         d = cfg_.nesterov ? d.add(m_, cfg_.momentum) : m_;
       }
       flat_.add_(d, -lr);
       return;
     }
     Tensor g = grads_;
-    if (cfg_.type == OptimizerType::kAdamW) flat_.mul_(1.0 - lr * wd);
-    else if (wd != 0.0) g = grads_.add(flat_, wd);
+    if (cfg_.type == OptimizerType::kAdamW)
+      flat_.mul_(1.0 - lr * wd);
+    else if (wd != 0.0)
+      g = grads_.add(flat_, wd);
     const double t = static_cast<double>(steps_);
     m_.mul_(cfg_.beta1).add_(g, 1.0 - cfg_.beta1);
     v_.mul_(cfg_.beta2).addcmul_(g, g, 1.0 - cfg_.beta2);
@@ -204,21 +216,24 @@ class FlatOptimizer {
 };
 
 // Learning rate at (1-based) epoch `epoch`, batch `batch` of `per_epoch`, for `total` epochs.
-double learning_rate(const PipelineConfig& c, int64_t epoch, int64_t batch, int64_t per_epoch, int64_t total) {
+double learning_rate(const PipelineConfig& c, int64_t epoch, int64_t batch, int64_t per_epoch,
+                     int64_t total) {
   const double base = c.optimizer.lr;
   const auto& s = c.schedule;
   const int64_t t = (epoch - 1) * per_epoch + batch;
   const int64_t warm = int64_t{s.warmup_epochs} * per_epoch;
   if (t < warm) return base * static_cast<double>(t + 1) / static_cast<double>(warm);
   switch (s.type) {
-    case ScheduleType::kNone: return base;
+    case ScheduleType::kNone:
+      return base;
     case ScheduleType::kStep: {
       const int64_t k = std::max<int64_t>(0, epoch - 1 - s.warmup_epochs) / s.step_size;
       return base * std::pow(s.gamma, static_cast<double>(k));
     }
     case ScheduleType::kCosine: {
       const int64_t span = std::max<int64_t>(1, total * per_epoch - warm);
-      const double progress = std::min(1.0, static_cast<double>(t - warm) / static_cast<double>(span));
+      const double progress =
+          std::min(1.0, static_cast<double>(t - warm) / static_cast<double>(span));
       return s.min_lr + (base - s.min_lr) * 0.5 * (1.0 + std::cos(std::numbers::pi * progress));
     }
   }
@@ -254,9 +269,12 @@ class Loss {
   [[nodiscard]] Tensor operator()(const Tensor& out, const Tensor& y, bool sum = false) const {
     const auto reduction = sum ? at::Reduction::Sum : at::Reduction::Mean;
     switch (type_) {
-      case LossType::kCrossEntropy: return at::cross_entropy_loss(out, y, {}, reduction);
-      case LossType::kMse: return at::mse_loss(out.squeeze(1), y, reduction);
-      case LossType::kHuber: return at::huber_loss(out.squeeze(1), y, reduction, delta_);
+      case LossType::kCrossEntropy:
+        return at::cross_entropy_loss(out, y, {}, reduction);
+      case LossType::kMse:
+        return at::mse_loss(out.squeeze(1), y, reduction);
+      case LossType::kHuber:
+        return at::huber_loss(out.squeeze(1), y, reduction, delta_);
     }
     return {};
   }
@@ -276,9 +294,11 @@ class Trial {
         ds_(std::move(ds)),
         device_(torch::kCPU),
         gen_(detail::make_generator(req.seed)),
-        loss_(cfg_.loss.value_or(ds_->task == TaskKind::kClassification ? LossType::kCrossEntropy : LossType::kMse),
+        loss_(cfg_.loss.value_or(ds_->task == TaskKind::kClassification ? LossType::kCrossEntropy
+                                                                        : LossType::kMse),
               cfg_.huber_delta) {
-    if (req.gpu && torch::cuda::is_available()) device_ = torch::Device(torch::kCUDA, static_cast<int8_t>(*req.gpu));
+    if (req.gpu && torch::cuda::is_available())
+      device_ = torch::Device(torch::kCUDA, static_cast<int8_t>(*req.gpu));
     layers_ = detail::describe_model(cfg_.model, ds_->input_shape, ds_->outputs);
     model_ = detail::build_sequential(layers_, gen_);
     model_->to(device_);
@@ -316,7 +336,8 @@ class Trial {
         return r;
       }
       if (verdict.next_pause) pause_at = verdict.next_pause;
-      if (verdict.action == EpochAction::kPause || (pause_at && epoch == *pause_at)) return paused(epoch);
+      if (verdict.action == EpochAction::kPause || (pause_at && epoch == *pause_at))
+        return paused(epoch);
     }
     if (last.is_null()) last = evaluate_epoch_metrics(0.0, epoch);
     return complete(last, epoch);
@@ -330,7 +351,8 @@ class Trial {
     if (!device_.is_cpu()) perm = perm.to(device_);
     const Tensor xs = train_.x.index_select(0, perm);
     const Tensor ys = train_.y.index_select(0, perm);
-    Tensor loss_sum = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(device_));
+    Tensor loss_sum =
+        torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(device_));
     double lr = cfg_.optimizer.lr;
     for (int64_t b = 0; b < per_epoch_; ++b) {
       const int64_t start = b * cfg_.batch_size;
@@ -339,7 +361,8 @@ class Trial {
       const Tensor yb = ys.narrow(0, start, len);
       const Tensor out = model_->forward(xb);
       const Tensor loss = loss_(out, yb);
-      const auto grads = torch::autograd::grad({loss}, optim_->parameters(), {}, false, false, true);
+      const auto grads =
+          torch::autograd::grad({loss}, optim_->parameters(), {}, false, false, true);
       lr = learning_rate(cfg_, epoch, b, per_epoch_, total_epochs_);
       optim_->step(grads, lr);
       torch::NoGradGuard no_grad;
@@ -359,7 +382,8 @@ class Trial {
     json m = evaluate(valid_);
     const double val_loss = m["val_loss"].get<double>();
     if (!std::isfinite(val_loss))
-      throw TrialFailure{"training diverged: val_loss is " + fmt(val_loss) + " at epoch " + std::to_string(epoch)};
+      throw TrialFailure{"training diverged: val_loss is " + fmt(val_loss) + " at epoch " +
+                         std::to_string(epoch)};
     m["train_loss"] = train_loss;
     return m;
   }
@@ -386,8 +410,8 @@ class Trial {
       m = classification_metrics(outputs.data_ptr<float>(), d.rows, k, labels.data_ptr<int64_t>());
     } else {
       const Tensor truth = d.y.cpu().contiguous();
-      m = regression_metrics(outputs.data_ptr<float>(), truth.data_ptr<float>(), d.rows, ds_->target.mean,
-                             ds_->target.scale);
+      m = regression_metrics(outputs.data_ptr<float>(), truth.data_ptr<float>(), d.rows,
+                             ds_->target.mean, ds_->target.scale);
     }
     m["val_loss"] = loss_sum / static_cast<double>(d.rows);
     return m;
@@ -407,13 +431,16 @@ class Trial {
 
   TrainResult paused(int64_t epoch) {
     if (req_.checkpoint_dir.empty())
-      throw TrialFailure{"asked to pause at epoch " + std::to_string(epoch) + " but the trial has no checkpoint_dir"};
+      throw TrialFailure{"asked to pause at epoch " + std::to_string(epoch) +
+                         " but the trial has no checkpoint_dir"};
     c10::Dict<std::string, Tensor> d;
-    for (const auto& [name, t] : detail::state_dict(*model_)) d.insert("model." + name, t.detach().cpu().clone());
+    for (const auto& [name, t] : detail::state_dict(*model_))
+      d.insert("model." + name, t.detach().cpu().clone());
     optim_->save(d);
     d.insert("generator", gen_.get_state());
     const std::string text = meta(epoch).dump();
-    d.insert("meta", torch::from_blob(const_cast<char*>(text.data()), {static_cast<int64_t>(text.size())}, torch::kUInt8)
+    d.insert("meta", torch::from_blob(const_cast<char*>(text.data()),
+                                      {static_cast<int64_t>(text.size())}, torch::kUInt8)
                          .clone());
     fs::create_directories(req_.checkpoint_dir);
     const std::string path = (fs::path(req_.checkpoint_dir) / "checkpoint.pt").string();
@@ -440,9 +467,11 @@ class Trial {
     const auto mit = d.find("meta");
     if (mit == d.end()) throw TrialFailure{"checkpoint '" + path + "' has no meta record"};
     const Tensor raw = mit->second.contiguous();
-    const json m = json::parse(std::string(static_cast<const char*>(raw.data_ptr()), static_cast<size_t>(raw.numel())));
+    const json m = json::parse(
+        std::string(static_cast<const char*>(raw.data_ptr()), static_cast<size_t>(raw.numel())));
     if (m.at("layers") != layers_)
-      throw TrialFailure{"checkpoint '" + path + "' was written for a different model: " + m.at("layers").dump()};
+      throw TrialFailure{"checkpoint '" + path +
+                         "' was written for a different model: " + m.at("layers").dump()};
     const int64_t epoch = m.at("epoch").get<int64_t>();
     torch::NoGradGuard no_grad;
     for (auto& [name, t] : detail::state_dict(*model_)) {
@@ -475,7 +504,8 @@ class Trial {
       const fs::path dir = fs::path(req_.checkpoint_dir) / "model";
       fs::create_directories(dir);
       c10::Dict<std::string, Tensor> weights;
-      for (const auto& [name, t] : detail::state_dict(*model_)) weights.insert(name, t.detach().cpu().contiguous().clone());
+      for (const auto& [name, t] : detail::state_dict(*model_))
+        weights.insert(name, t.detach().cpu().contiguous().clone());
       write_bytes_atomic((dir / "weights.pt").string(), torch::pickle_save(weights));
       json model = {{"format", "hypertune-model"},
                     {"version", 1},
@@ -492,7 +522,9 @@ class Trial {
                     {"params", req_.params},
                     {"epochs", epoch}};
       write_text_atomic((dir / "model.json").string(), model.dump(2) + "\n");
-      json summary = {{"final", metrics}, {"epochs", epoch}, {"history", history_},
+      json summary = {{"final", metrics},
+                      {"epochs", epoch},
+                      {"history", history_},
                       {"dropped_missing_target", ds_->dropped_missing_target}};
       write_text_atomic((dir / "metrics.json").string(), summary.dump(2) + "\n");
       r.model_dir = dir.string();
@@ -520,12 +552,14 @@ class Trial {
 // 2-core machine several times slower. Found at run time so other BLAS builds need nothing.
 void set_blas_threads(int threads) {
   using SetThreads = void (*)(int);
-  static const auto fn = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+  static const auto fn =
+      reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
   if (fn != nullptr) fn(threads);
 }
 
 bool is_out_of_memory(const std::string& what) {
-  return what.find("out of memory") != std::string::npos || what.find("DefaultCPUAllocator: can't allocate") != std::string::npos;
+  return what.find("out of memory") != std::string::npos ||
+         what.find("DefaultCPUAllocator: can't allocate") != std::string::npos;
 }
 
 TrainResult failed(std::string why, int64_t epoch = 0) {
@@ -552,14 +586,14 @@ TrainResult train(const TrainRequest& request, const EpochHook& on_epoch,
     if (std::find(names.begin(), names.end(), request.metric) == names.end()) {
       std::string list;
       for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
-      return failed("objective metric '" + request.metric + "' is not reported by this " + to_string(ds->task) +
-                    " pipeline; it reports: " + list);
+      return failed("objective metric '" + request.metric + "' is not reported by this " +
+                    to_string(ds->task) + " pipeline; it reports: " + list);
     }
     if (cfg.loss) {
       const bool classification = ds->task == TaskKind::kClassification;
       if (classification != (*cfg.loss == LossType::kCrossEntropy))
-        return failed(std::string("trial.pipeline.loss: ") + to_string(*cfg.loss) + " does not fit the " +
-                      to_string(ds->task) + " task of this data");
+        return failed(std::string("trial.pipeline.loss: ") + to_string(*cfg.loss) +
+                      " does not fit the " + to_string(ds->task) + " task of this data");
     }
     Trial trial(request, std::move(cfg), std::move(ds));
     return trial.run(on_epoch, stop_requested);

@@ -14,7 +14,8 @@
 // again without calling on_epoch, which reproduces the same state.
 // On completion the model is exported to <checkpoint_dir>/model/: weights.pt (a torch.save-
 // compatible dict of tensors named as the equivalent torch.nn.Sequential's state dict),
-// model.json (layers, preprocessing, labels) and metrics.json (final metrics and per-epoch history).
+// model.json (layers, preprocessing, labels) and metrics.json (final metrics and per-epoch
+// history).
 //
 // Randomness: initialisation, shuffling and dropout draw only from a generator seeded with `seed`,
 // so the same section, parameters and seed give the same metrics on CPU, also when several trials
@@ -32,10 +33,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 namespace hypertune::pipelines {
 
@@ -44,12 +44,12 @@ struct TrainRequest {
   nlohmann::json params = nlohmann::json::object();    // parameter name -> value ("{name}")
   std::string metric = "val_loss";                     // objective: must be reported per epoch
   uint64_t seed = 0;
-  std::optional<int64_t> max_epochs;                   // overrides the section's `epochs`
-  std::optional<int64_t> pause_at;                     // pause after this epoch
-  int64_t start_epoch = 0;                             // epochs already reported (resume)
+  std::optional<int64_t> max_epochs;  // overrides the section's `epochs`
+  std::optional<int64_t> pause_at;    // pause after this epoch
+  int64_t start_epoch = 0;            // epochs already reported (resume)
   std::optional<std::string> resume_checkpoint;
-  std::string checkpoint_dir;                          // checkpoints and the model export
-  std::string base_dir;                                // relative data paths start here
+  std::string checkpoint_dir;  // checkpoints and the model export
+  std::string base_dir;        // relative data paths start here
   int threads = 1;
   std::optional<int> gpu;
 };

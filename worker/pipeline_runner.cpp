@@ -8,7 +8,8 @@ namespace hypertune::worker {
 
 TrialOutcome PipelineRunner::run(const TrialSpec& spec, TrialContext& ctx) {
   const auto section = spec.trial.find("pipeline");
-  if (section == spec.trial.end()) return TrialOutcome::failed("trial.pipeline: missing pipeline section");
+  if (section == spec.trial.end())
+    return TrialOutcome::failed("trial.pipeline: missing pipeline section");
 
   pipelines::TrainRequest req;
   req.pipeline = *section;
@@ -36,21 +37,30 @@ TrialOutcome PipelineRunner::run(const TrialSpec& spec, TrialContext& ctx) {
     pipelines::EpochVerdict out;
     out.next_pause = v.next_pause;
     switch (v.decision) {
-      case Decision::kContinue: out.action = pipelines::EpochAction::kContinue; break;
-      case Decision::kPrune: out.action = pipelines::EpochAction::kPrune; break;
-      case Decision::kPause: out.action = pipelines::EpochAction::kPause; break;
+      case Decision::kContinue:
+        out.action = pipelines::EpochAction::kContinue;
+        break;
+      case Decision::kPrune:
+        out.action = pipelines::EpochAction::kPrune;
+        break;
+      case Decision::kPause:
+        out.action = pipelines::EpochAction::kPause;
+        break;
     }
     return out;
   };
 
   pipelines::TrainResult r = pipelines::train(req, hook, stop);
   switch (r.kind) {
-    case pipelines::TrainResult::Kind::kComplete: return TrialOutcome::complete(std::move(r.metrics), r.last_epoch);
-    case pipelines::TrainResult::Kind::kPruned: return TrialOutcome::pruned(r.last_epoch);
+    case pipelines::TrainResult::Kind::kComplete:
+      return TrialOutcome::complete(std::move(r.metrics), r.last_epoch);
+    case pipelines::TrainResult::Kind::kPruned:
+      return TrialOutcome::pruned(r.last_epoch);
     case pipelines::TrainResult::Kind::kPaused:
       if (stopped) return TrialOutcome::failed("stopped: worker shutting down", r.last_epoch);
       return TrialOutcome::paused(r.checkpoint.value_or(""), r.last_epoch);
-    case pipelines::TrainResult::Kind::kFailed: return TrialOutcome::failed(std::move(r.error), r.last_epoch);
+    case pipelines::TrainResult::Kind::kFailed:
+      return TrialOutcome::failed(std::move(r.error), r.last_epoch);
   }
   return TrialOutcome::failed("unknown pipeline result");
 }

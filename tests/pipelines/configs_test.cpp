@@ -2,7 +2,6 @@
 // letter sweep trains on the real data.
 
 #include <catch2/catch.hpp>
-
 #include <filesystem>
 
 #include "pipelines/config.h"
@@ -31,13 +30,14 @@ std::string dump(const std::vector<pl::ConfigIssue>& issues) {
 TEST_CASE("configs: letter.yaml validates and one trial trains on data/letter.csv", "[pipelines]") {
   const auto cfg = hypertune::scheduler::load_config(HYPERTUNE_SOURCE_DIR "/configs/letter.yaml");
   REQUIRE(cfg.trial_kind == hypertune::scheduler::TrialKind::kPipeline);
-  const auto issues = pl::validate_pipeline(cfg.trial["pipeline"], param_names(cfg), cfg.config_dir.string());
+  const auto issues =
+      pl::validate_pipeline(cfg.trial["pipeline"], param_names(cfg), cfg.config_dir.string());
   INFO(dump(issues));
   CHECK(issues.empty());
 
   pl::TrainRequest req;
   req.pipeline = cfg.trial["pipeline"];
-  req.params = {{"lr", 0.003}, {"weight_decay", 1e-4}, {"layers", 2}, {"width", 128},
+  req.params = {{"lr", 0.003},    {"weight_decay", 1e-4}, {"layers", 2},      {"width", 128},
                 {"dropout", 0.1}, {"activation", "gelu"}, {"batch_size", 128}};
   req.metric = cfg.metric;
   req.base_dir = cfg.config_dir.string();
@@ -50,19 +50,22 @@ TEST_CASE("configs: letter.yaml validates and one trial trains on data/letter.cs
 }
 
 TEST_CASE("configs: fashion_mnist.yaml validates", "[pipelines]") {
-  const auto cfg = hypertune::scheduler::load_config(HYPERTUNE_SOURCE_DIR "/configs/fashion_mnist.yaml");
+  const auto cfg =
+      hypertune::scheduler::load_config(HYPERTUNE_SOURCE_DIR "/configs/fashion_mnist.yaml");
   REQUIRE(cfg.trial_kind == hypertune::scheduler::TrialKind::kPipeline);
   if (!std::filesystem::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")) {
     WARN("skipping: Fashion-MNIST is not installed (Debian package dataset-fashion-mnist)");
     return;
   }
-  const auto issues = pl::validate_pipeline(cfg.trial["pipeline"], param_names(cfg), cfg.config_dir.string());
+  const auto issues =
+      pl::validate_pipeline(cfg.trial["pipeline"], param_names(cfg), cfg.config_dir.string());
   INFO(dump(issues));
   CHECK(issues.empty());
   // Every parameter fits its field once substituted.
-  const json params = {{"lr", 0.001}, {"channels", 16}, {"dense", 64}, {"dropout", 0.2}, {"batch_norm", true}};
-  const pl::PipelineConfig c =
-      pl::parse_pipeline(pl::substitute_params(cfg.trial["pipeline"], params), cfg.config_dir.string());
+  const json params = {
+      {"lr", 0.001}, {"channels", 16}, {"dense", 64}, {"dropout", 0.2}, {"batch_norm", true}};
+  const pl::PipelineConfig c = pl::parse_pipeline(
+      pl::substitute_params(cfg.trial["pipeline"], params), cfg.config_dir.string());
   CHECK(c.model.type == pl::ModelType::kCnn);
   CHECK(c.model.batch_norm);
   CHECK(c.data.limit == 6000);

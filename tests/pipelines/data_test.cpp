@@ -2,7 +2,6 @@
 // preprocessing fitted on training rows only, IDX files, splits and the dataset cache.
 
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <set>
 #include <sstream>
@@ -35,7 +34,8 @@ std::string error_of(F&& f) {
   return {};
 }
 
-bool has_issue(const std::vector<pl::ConfigIssue>& issues, const std::string& path, const std::string& fragment) {
+bool has_issue(const std::vector<pl::ConfigIssue>& issues, const std::string& path,
+               const std::string& fragment) {
   for (const auto& i : issues)
     if (i.path == path && i.message.find(fragment) != std::string::npos) return true;
   return false;
@@ -51,7 +51,8 @@ std::string dump(const std::vector<pl::ConfigIssue>& issues) {
 
 TEST_CASE("csv: RFC 4180 quoting, CRLF, BOM, blank lines and missing values", "[pipelines]") {
   const std::string text =
-      "\xEF\xBB\xBF" "id,name,note,x\r\n"
+      "\xEF\xBB\xBF"
+      "id,name,note,x\r\n"
       "1,\"Smith, J\",\"said \"\"hi\"\"\",3.5\r\n"
       "\r\n"
       "2,,\"two\nlines\",\r\n"
@@ -75,21 +76,27 @@ TEST_CASE("csv: RFC 4180 quoting, CRLF, BOM, blank lines and missing values", "[
 }
 
 TEST_CASE("csv: bad files are refused with file and line", "[pipelines]") {
-  CHECK_THAT(error_of([] { (void)pl::parse_csv("", "e.csv"); }), Catch::Contains("e.csv") && Catch::Contains("empty file"));
+  CHECK_THAT(error_of([] { (void)pl::parse_csv("", "e.csv"); }),
+             Catch::Contains("e.csv") && Catch::Contains("empty file"));
   CHECK_THAT(error_of([] { (void)pl::parse_csv("a,b\n1,2\n3\n", "r.csv"); }),
-             Catch::Contains("r.csv line 3") && Catch::Contains("expected 2 fields") && Catch::Contains("got 1"));
+             Catch::Contains("r.csv line 3") && Catch::Contains("expected 2 fields") &&
+                 Catch::Contains("got 1"));
   CHECK_THAT(error_of([] { (void)pl::parse_csv("a,b\n1,2,3\n", "r.csv"); }),
              Catch::Contains("r.csv line 2") && Catch::Contains("got 3"));
   CHECK_THAT(error_of([] { (void)pl::parse_csv("a,b\n1,\"open\n2,3\n", "u.csv"); }),
              Catch::Contains("u.csv line 2") && Catch::Contains("unterminated"));
   CHECK_THAT(error_of([] { (void)pl::parse_csv("a,b\n\"x\"y,2\n", "t.csv"); }),
              Catch::Contains("t.csv line 2") && Catch::Contains("after a closing quote"));
-  CHECK_THAT(error_of([] { (void)pl::parse_csv("a,a\n1,2\n", "d.csv"); }), Catch::Contains("duplicate column name 'a'"));
-  CHECK_THAT(error_of([] { (void)pl::parse_csv("a,\n1,2\n", "h.csv"); }), Catch::Contains("header field 2 is empty"));
-  CHECK_THAT(error_of([] { (void)pl::read_csv("/nonexistent/dir/x.csv"); }), Catch::Contains("/nonexistent/dir/x.csv"));
+  CHECK_THAT(error_of([] { (void)pl::parse_csv("a,a\n1,2\n", "d.csv"); }),
+             Catch::Contains("duplicate column name 'a'"));
+  CHECK_THAT(error_of([] { (void)pl::parse_csv("a,\n1,2\n", "h.csv"); }),
+             Catch::Contains("header field 2 is empty"));
+  CHECK_THAT(error_of([] { (void)pl::read_csv("/nonexistent/dir/x.csv"); }),
+             Catch::Contains("/nonexistent/dir/x.csv"));
 }
 
-TEST_CASE("tabular: typing, statistics from training rows only, unseen and hashed categories", "[pipelines]") {
+TEST_CASE("tabular: typing, statistics from training rows only, unseen and hashed categories",
+          "[pipelines]") {
   // Rows 0-3 train, rows 4-5 held out: their extreme values must not move the statistics.
   const pl::CsvTable t = pl::parse_csv(
       "num,gap,color,city,target\n"
@@ -145,12 +152,16 @@ TEST_CASE("tabular: typing, statistics from training rows only, unseen and hashe
   CHECK(x == y);
 
   // A non-number in a numeric column of another file names file, line and column.
-  const pl::CsvTable bad = pl::parse_csv("num,gap,color,city\n1,2,red,c1\nabc,2,red,c1\n", "new.csv");
+  const pl::CsvTable bad =
+      pl::parse_csv("num,gap,color,city\n1,2,red,c1\nabc,2,red,c1\n", "new.csv");
   std::vector<float> z(2 * pre.width());
-  CHECK_THAT(error_of([&] { pre.transform(bad, {0, 1}, z.data()); }),
+  CHECK_THAT(error_of([&] {
+               pre.transform(bad, {0, 1}, z.data());
+             }),
              Catch::Contains("new.csv line 3 column 'num'") && Catch::Contains("'abc'"));
   const pl::CsvTable missing = pl::parse_csv("num,color,city\n1,red,c1\n", "m.csv");
-  CHECK_THAT(error_of([&] { pre.transform(missing, {0}, z.data()); }), Catch::Contains("missing column 'gap'"));
+  CHECK_THAT(error_of([&] { pre.transform(missing, {0}, z.data()); }),
+             Catch::Contains("missing column 'gap'"));
 }
 
 TEST_CASE("tabular: task inference and target encoding", "[pipelines]") {
@@ -183,7 +194,9 @@ TEST_CASE("config: substitution of {name} placeholders keeps the parameter's typ
   CHECK(out["model"]["layers"][1] == 64);
   CHECK(out["model"]["layers"][1].is_number_integer());
   CHECK(out["note"] == "{not a placeholder}");
-  CHECK_THAT(error_of([&] { (void)pl::substitute_params(section, {{"lr", 0.01}, {"opt", "sgd"}}); }),
+  CHECK_THAT(error_of([&] {
+               (void)pl::substitute_params(section, {{"lr", 0.01}, {"opt", "sgd"}});
+             }),
              Catch::Contains("trial.pipeline.model.layers[1]") && Catch::Contains("'{w}'"));
 }
 
@@ -222,8 +235,8 @@ TEST_CASE("config: validation reports every problem with its key path", "[pipeli
   CHECK(has_issue(issues, "trial.pipeline.schedul", "did you mean 'schedule'"));
 
   const json cnn_on_csv = {{"data", {{"train", "train.csv"}}}, {"model", {{"type", "cnn"}}}};
-  CHECK(has_issue(pl::validate_pipeline(cnn_on_csv, {}, dir.path().string()), "trial.pipeline.model.type",
-                  "needs image data"));
+  CHECK(has_issue(pl::validate_pipeline(cnn_on_csv, {}, dir.path().string()),
+                  "trial.pipeline.model.type", "needs image data"));
   const json idx_missing = {{"data", {{"format", "idx"}, {"train_images", "img.gz"}}}};
   const auto idx_issues = pl::validate_pipeline(idx_missing, {}, dir.path().string());
   CHECK(has_issue(idx_issues, "trial.pipeline.data.train_labels", "required"));
@@ -232,8 +245,8 @@ TEST_CASE("config: validation reports every problem with its key path", "[pipeli
   // parse_pipeline throws one ConfigError listing them all, and resolves paths.
   CHECK_THAT(error_of([&] { (void)pl::parse_pipeline(bad, dir.path().string()); }),
              Catch::Contains("problem(s)") && Catch::Contains("trial.pipeline.model.widht"));
-  const pl::PipelineConfig c =
-      pl::parse_pipeline(pl::substitute_params(good, {{"lr", 0.003}, {"width", 48}}), dir.path().string());
+  const pl::PipelineConfig c = pl::parse_pipeline(
+      pl::substitute_params(good, {{"lr", 0.003}, {"width", 48}}), dir.path().string());
   CHECK(c.model.width == 48);
   CHECK(c.optimizer.lr == 0.003);
   CHECK(c.optimizer.effective_weight_decay() == 0.01);
@@ -260,9 +273,13 @@ TEST_CASE("idx: gzip and plain round trip, limits and bad files", "[pipelines]")
   dir.write("bad", std::string("\x01\x02\x08\x01\x00\x00\x00\x01", 8));
   CHECK_THAT(error_of([&] { (void)pl::read_idx(dir.file("bad")); }), Catch::Contains("magic"));
   dir.write("float", std::string("\x00\x00\x0D\x01\x00\x00\x00\x01", 8));
-  CHECK_THAT(error_of([&] { (void)pl::read_idx(dir.file("float")); }), Catch::Contains("element type"));
-  dir.write("short", std::string("\x00\x00\x08\x01\x00\x00\x00\x05" "ab", 10));
-  CHECK_THAT(error_of([&] { (void)pl::read_idx(dir.file("short")); }), Catch::Contains("truncated"));
+  CHECK_THAT(error_of([&] { (void)pl::read_idx(dir.file("float")); }),
+             Catch::Contains("element type"));
+  dir.write("short", std::string("\x00\x00\x08\x01\x00\x00\x00\x05"
+                                 "ab",
+                                 10));
+  CHECK_THAT(error_of([&] { (void)pl::read_idx(dir.file("short")); }),
+             Catch::Contains("truncated"));
 
   // A label file with a different count than the images is named in the error.
   pl::IdxArray labels;
@@ -297,12 +314,14 @@ TEST_CASE("split: seeded, stratified, disjoint and complete", "[pipelines]") {
   CHECK(tiny.second.size() == 1);
 }
 
-TEST_CASE("dataset: missing targets dropped, cache parses once for concurrent trials", "[pipelines]") {
+TEST_CASE("dataset: missing targets dropped, cache parses once for concurrent trials",
+          "[pipelines]") {
   TempDir dir;
   std::ostringstream csv;
   csv << "id,x,color,target\n";
-  for (int i = 0; i < 60; ++i) csv << "r" << i << "," << i * 0.5 << "," << (i % 3 ? "red" : "blue") << ","
-                                   << (i % 10 == 9 ? "" : (i % 2 ? "odd" : "even")) << "\n";
+  for (int i = 0; i < 60; ++i)
+    csv << "r" << i << "," << i * 0.5 << "," << (i % 3 ? "red" : "blue") << ","
+        << (i % 10 == 9 ? "" : (i % 2 ? "odd" : "even")) << "\n";
   dir.write("d.csv", csv.str());
   pl::DataConfig d;
   d.train = dir.file("d.csv");
@@ -325,7 +344,8 @@ TEST_CASE("dataset: missing targets dropped, cache parses once for concurrent tr
   CHECK(ds.task == pl::TaskKind::kClassification);
   CHECK(ds.train.rows + ds.validation.rows == 54);
   CHECK(ds.validation.rows == 14);  // 30 even * 0.25 rounds to 8, 24 odd * 0.25 is 6
-  CHECK(ds.input_shape == std::vector<int64_t>{3});  // x, color=blue, color=red; the id is no feature
+  CHECK(ds.input_shape ==
+        std::vector<int64_t>{3});  // x, color=blue, color=red; the id is no feature
   CHECK(ds.target.classes == std::vector<std::string>{"even", "odd"});
 
   // Another option is another cache entry; a changed file is another entry too.
@@ -339,7 +359,8 @@ TEST_CASE("dataset: missing targets dropped, cache parses once for concurrent tr
   pl::DataConfig d3 = d;
   d3.target = "label";
   CHECK_THAT(error_of([&] { (void)pl::load_dataset(d3, std::nullopt); }),
-             Catch::Contains("d.csv") && Catch::Contains("target column 'label'") && Catch::Contains("id, x, color, target"));
+             Catch::Contains("d.csv") && Catch::Contains("target column 'label'") &&
+                 Catch::Contains("id, x, color, target"));
 }
 
 TEST_CASE("metrics: accuracy, macro F1, ROC AUC and regression errors", "[pipelines]") {

@@ -1,13 +1,13 @@
 // The pipeline TrialRunner: TrialSpec in, reports per epoch, verdicts obeyed, outcomes out.
 
-#include <catch2/catch.hpp>
+#include "worker/pipeline_runner.h"
 
+#include <catch2/catch.hpp>
 #include <sstream>
 
 #include "search/rng.h"
 #include "tests/pipelines/temp_dir.h"
 #include "tests/worker/helpers/scripted_context.h"
-#include "worker/pipeline_runner.h"
 
 using hypertune::test::ScriptedContext;
 using hypertune::test::TempDir;
@@ -25,7 +25,8 @@ std::string blobs_csv(int rows) {
   out << "a,b,target\n";
   for (int i = 0; i < rows; ++i) {
     const int cls = i % 2;
-    out << rng.normal() + (cls ? 2.0 : -2.0) << "," << rng.normal() << "," << (cls ? "yes" : "no") << "\n";
+    out << rng.normal() + (cls ? 2.0 : -2.0) << "," << rng.normal() << "," << (cls ? "yes" : "no")
+        << "\n";
   }
   return out.str();
 }

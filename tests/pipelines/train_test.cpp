@@ -2,7 +2,6 @@
 // failures, pruning, export + predict, and the export read back by Python's torch.
 
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -38,8 +37,10 @@ std::string make_csv(int rows, uint64_t seed, bool regression, bool with_id = tr
     if (!regression && std::abs(s) < 0.1) continue;  // keep a margin
     if (with_id) out << "row" << made << ",";
     out << x1 << "," << x2 << "," << colors[rng.below(3)] << ",";
-    if (regression) out << 2.0 * x1 - x2 + 0.01 * rng.normal() << "\n";
-    else out << (s > 0 ? "pos" : "neg") << "\n";
+    if (regression)
+      out << 2.0 * x1 - x2 + 0.01 * rng.normal() << "\n";
+    else
+      out << (s > 0 ? "pos" : "neg") << "\n";
     ++made;
   }
   return out.str();
@@ -59,8 +60,9 @@ struct Run {
 };
 
 // Trains with a hook that records every report and answers with `verdict(epoch)`.
-Run train(const pl::TrainRequest& req,
-          const std::function<pl::EpochVerdict(int64_t)>& verdict = [](int64_t) { return pl::EpochVerdict{}; }) {
+Run train(
+    const pl::TrainRequest& req, const std::function<pl::EpochVerdict(int64_t)>& verdict =
+                                     [](int64_t) { return pl::EpochVerdict{}; }) {
   Run run;
   run.result = pl::train(req, [&](int64_t epoch, const json& m) {
     run.reports.emplace_back(epoch, m);
@@ -76,7 +78,8 @@ json without_time(json m) {
 }
 
 std::string result_text(const pl::TrainResult& r) {
-  return "kind " + std::to_string(static_cast<int>(r.kind)) + " error '" + r.error + "' metrics " + r.metrics.dump();
+  return "kind " + std::to_string(static_cast<int>(r.kind)) + " error '" + r.error + "' metrics " +
+         r.metrics.dump();
 }
 
 bool python_torch_available() {
@@ -84,8 +87,9 @@ bool python_torch_available() {
 }
 
 void write_floats(const std::string& path, const std::vector<float>& v) {
-  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(v.data()),
-                                              static_cast<std::streamsize>(v.size() * sizeof(float)));
+  std::ofstream(path, std::ios::binary)
+      .write(reinterpret_cast<const char*>(v.data()),
+             static_cast<std::streamsize>(v.size() * sizeof(float)));
 }
 
 // 8x8 images: class 0 bright on the left, 1 on the right, 2 at the top; plus noise.
@@ -110,10 +114,20 @@ pl::IdxArray write_images(const TempDir& dir, int n) {
 }
 
 json cnn_section() {
-  return {{"data", {{"format", "idx"}, {"train_images", "img.gz"}, {"train_labels", "lab.gz"},
-                    {"test_images", "img.gz"}, {"test_labels", "lab.gz"}, {"test_limit", 30}}},
-          {"model", {{"type", "cnn"}, {"blocks", 2}, {"channels", 4}, {"dense", 16}, {"batch_norm", true},
-                     {"dropout", 0.1}}},
+  return {{"data",
+           {{"format", "idx"},
+            {"train_images", "img.gz"},
+            {"train_labels", "lab.gz"},
+            {"test_images", "img.gz"},
+            {"test_labels", "lab.gz"},
+            {"test_limit", 30}}},
+          {"model",
+           {{"type", "cnn"},
+            {"blocks", 2},
+            {"channels", 4},
+            {"dense", 16},
+            {"batch_norm", true},
+            {"dropout", 0.1}}},
           {"optimizer", {{"type", "adamw"}, {"lr", 0.01}}},
           {"batch_size", 32},
           {"epochs", 8}};
@@ -121,19 +135,21 @@ json cnn_section() {
 
 // Writes the features of `table` and the C++ outputs for them, and returns the arguments of
 // check_export.py for this model.
-std::string export_check_args(const TempDir& dir, const std::string& model_dir, const pl::CsvTable& table,
-                              const std::string& tag) {
+std::string export_check_args(const TempDir& dir, const std::string& model_dir,
+                              const pl::CsvTable& table, const std::string& tag) {
   const pl::Predictor p = pl::Predictor::load(model_dir);
   const std::vector<float> x = p.features(table);
   const auto rows = static_cast<int64_t>(table.rows.size());
   write_floats(dir.file(tag + "-x.f32"), x);
   write_floats(dir.file(tag + "-y.f32"), p.predict_features(x, rows));
-  return " " + model_dir + " " + dir.file(tag + "-x.f32") + " " + dir.file(tag + "-y.f32") + " " + std::to_string(rows);
+  return " " + model_dir + " " + dir.file(tag + "-x.f32") + " " + dir.file(tag + "-y.f32") + " " +
+         std::to_string(rows);
 }
 
 }  // namespace
 
-TEST_CASE("train: an MLP learns a separable classification and a linear regression", "[pipelines]") {
+TEST_CASE("train: an MLP learns a separable classification and a linear regression",
+          "[pipelines]") {
   TempDir dir;
   SECTION("classification") {
     pl::TrainRequest req;
@@ -145,12 +161,14 @@ TEST_CASE("train: an MLP learns a separable classification and a linear regressi
     INFO(result_text(run.result));
     REQUIRE(run.result.kind == pl::TrainResult::Kind::kComplete);
     REQUIRE(run.reports.size() == 12);
-    for (size_t i = 0; i < run.reports.size(); ++i) CHECK(run.reports[i].first == static_cast<int64_t>(i + 1));
+    for (size_t i = 0; i < run.reports.size(); ++i)
+      CHECK(run.reports[i].first == static_cast<int64_t>(i + 1));
     // A model that learned nothing scores about 0.5; the line is separable with a margin.
     CHECK(run.result.metrics["accuracy"].get<double>() > 0.95);
     CHECK(run.result.metrics["f1_macro"].get<double>() > 0.95);
     CHECK(run.result.metrics["roc_auc"].get<double>() > 0.99);
-    CHECK(run.reports.back().second["val_loss"].get<double>() < 0.5 * run.reports.front().second["val_loss"].get<double>());
+    CHECK(run.reports.back().second["val_loss"].get<double>() <
+          0.5 * run.reports.front().second["val_loss"].get<double>());
   }
   SECTION("regression") {
     pl::TrainRequest req;
@@ -166,7 +184,8 @@ TEST_CASE("train: an MLP learns a separable classification and a linear regressi
   }
 }
 
-TEST_CASE("train: the same seed gives the same metrics, also for trials in concurrent threads", "[pipelines]") {
+TEST_CASE("train: the same seed gives the same metrics, also for trials in concurrent threads",
+          "[pipelines]") {
   TempDir dir;
   pl::TrainRequest req;
   req.pipeline = mlp_section(dir.write("c.csv", make_csv(300, 4, false)));
@@ -192,20 +211,27 @@ TEST_CASE("train: the same seed gives the same metrics, also for trials in concu
   t2.join();
   for (const auto& p : parallel) {
     REQUIRE(p.reports.size() == a.reports.size());
-    for (size_t i = 0; i < a.reports.size(); ++i) CHECK(without_time(p.reports[i].second) == without_time(a.reports[i].second));
+    for (size_t i = 0; i < a.reports.size(); ++i)
+      CHECK(without_time(p.reports[i].second) == without_time(a.reports[i].second));
   }
 }
 
-TEST_CASE("train: pausing and resuming gives bit-identical weights to uninterrupted training", "[pipelines]") {
+TEST_CASE("train: pausing and resuming gives bit-identical weights to uninterrupted training",
+          "[pipelines]") {
   TempDir dir;
   const std::string csv = dir.write("c.csv", make_csv(200, 5, false));
   json section = mlp_section(csv);
-  section["model"] = {{"type", "mlp"}, {"layers", 2}, {"width", 12}, {"dropout", 0.2}, {"batch_norm", true}};
+  section["model"] = {
+      {"type", "mlp"}, {"layers", 2}, {"width", 12}, {"dropout", 0.2}, {"batch_norm", true}};
   section["epochs"] = 5;
   // Each optimiser keeps different state; each schedule depends on the position in training.
   auto [optimizer, schedule] = GENERATE(table<json, json>({
       {json{{"type", "adamw"}, {"lr", 0.01}}, json{{"type", "cosine"}, {"warmup_epochs", 1}}},
-      {json{{"type", "sgd"}, {"lr", 0.05}, {"momentum", 0.9}, {"nesterov", true}, {"weight_decay", 0.001}},
+      {json{{"type", "sgd"},
+            {"lr", 0.05},
+            {"momentum", 0.9},
+            {"nesterov", true},
+            {"weight_decay", 0.001}},
        json{{"type", "step"}, {"step_size", 2}, {"gamma", 0.5}}},
       {json{{"type", "adam"}, {"lr", 0.01}, {"weight_decay", 0.01}}, json{{"type", "none"}}},
   }));
@@ -238,7 +264,8 @@ TEST_CASE("train: pausing and resuming gives bit-identical weights to uninterrup
   second.start_epoch = 2;
   // The hook's kPause works like pause_at.
   const Run part2 = train(second, [](int64_t e) {
-    return pl::EpochVerdict{e == 3 ? pl::EpochAction::kPause : pl::EpochAction::kContinue, std::nullopt};
+    return pl::EpochVerdict{e == 3 ? pl::EpochAction::kPause : pl::EpochAction::kContinue,
+                            std::nullopt};
   });
   REQUIRE(part2.result.kind == pl::TrainResult::Kind::kPaused);
   pl::TrainRequest third = second;
@@ -270,7 +297,8 @@ TEST_CASE("train: pausing and resuming gives bit-identical weights to uninterrup
   CHECK(running_mean);
 }
 
-TEST_CASE("train: a start epoch beyond the checkpoint replays the missing epochs silently", "[pipelines]") {
+TEST_CASE("train: a start epoch beyond the checkpoint replays the missing epochs silently",
+          "[pipelines]") {
   TempDir dir;
   pl::TrainRequest base;
   base.pipeline = mlp_section(dir.write("c.csv", make_csv(150, 15, false)));
@@ -321,12 +349,14 @@ TEST_CASE("train: failures become kFailed with a reason; pruning stops at once",
     req.pipeline["batch_size"] = 8;
     const Run run = train(req);
     CHECK(run.result.kind == pl::TrainResult::Kind::kFailed);
-    CHECK_THAT(run.result.error, Catch::Contains("training diverged") && Catch::Contains("at epoch"));
+    CHECK_THAT(run.result.error,
+               Catch::Contains("training diverged") && Catch::Contains("at epoch"));
   }
   SECTION("pruned at epoch 2") {
     req.params = {{"lr", 0.01}};
     const Run run = train(req, [](int64_t e) {
-      return pl::EpochVerdict{e == 2 ? pl::EpochAction::kPrune : pl::EpochAction::kContinue, std::nullopt};
+      return pl::EpochVerdict{e == 2 ? pl::EpochAction::kPrune : pl::EpochAction::kContinue,
+                              std::nullopt};
     });
     CHECK(run.result.kind == pl::TrainResult::Kind::kPruned);
     CHECK(run.result.last_epoch == 2);
@@ -337,7 +367,8 @@ TEST_CASE("train: failures become kFailed with a reason; pruning stops at once",
     req.pause_at = 2;
     req.checkpoint_dir = dir.file("ck");
     const Run run = train(req, [](int64_t e) {
-      return pl::EpochVerdict{pl::EpochAction::kContinue, e == 2 ? std::optional<int64_t>(4) : std::nullopt};
+      return pl::EpochVerdict{pl::EpochAction::kContinue,
+                              e == 2 ? std::optional<int64_t>(4) : std::nullopt};
     });
     CHECK(run.result.kind == pl::TrainResult::Kind::kPaused);
     CHECK(run.result.last_epoch == 4);
@@ -352,7 +383,8 @@ TEST_CASE("train: failures become kFailed with a reason; pruning stops at once",
   SECTION("a missing parameter") {
     const Run run = train(req);
     CHECK(run.result.kind == pl::TrainResult::Kind::kFailed);
-    CHECK_THAT(run.result.error, Catch::Contains("trial.pipeline.optimizer.lr") && Catch::Contains("{lr}"));
+    CHECK_THAT(run.result.error,
+               Catch::Contains("trial.pipeline.optimizer.lr") && Catch::Contains("{lr}"));
   }
   SECTION("an objective the pipeline does not report") {
     req.params = {{"lr", 0.01}};
@@ -363,17 +395,24 @@ TEST_CASE("train: failures become kFailed with a reason; pruning stops at once",
   }
   SECTION("bad data names file, line and column") {
     req.params = {{"lr", 0.01}};
-    req.pipeline["data"]["validation"] = dir.write("v.csv", "id,x1,x2,color,target\nv1,0.5,oops,red,1\n");
+    req.pipeline["data"]["validation"] =
+        dir.write("v.csv", "id,x1,x2,color,target\nv1,0.5,oops,red,1\n");
     const Run run = train(req);
     CHECK(run.result.kind == pl::TrainResult::Kind::kFailed);
-    CHECK_THAT(run.result.error, Catch::Contains("v.csv line 2 column 'x2'") && Catch::Contains("'oops'"));
+    CHECK_THAT(run.result.error,
+               Catch::Contains("v.csv line 2 column 'x2'") && Catch::Contains("'oops'"));
   }
   SECTION("a stop request pauses with a checkpoint") {
     req.params = {{"lr", 0.01}};
     req.checkpoint_dir = dir.file("stop");
     int reports = 0;
-    const auto result = pl::train(req, [&](int64_t, const json&) { ++reports; return pl::EpochVerdict{}; },
-                                  [&] { return reports >= 2; });
+    const auto result = pl::train(
+        req,
+        [&](int64_t, const json&) {
+          ++reports;
+          return pl::EpochVerdict{};
+        },
+        [&] { return reports >= 2; });
     CHECK(result.kind == pl::TrainResult::Kind::kPaused);
     CHECK(result.last_epoch == 2);
   }
@@ -396,7 +435,8 @@ TEST_CASE("train: a second trial on the same data does not parse it again", "[pi
   CHECK(after.hits - before.hits == 1);
 }
 
-TEST_CASE("export: predict round trip with ids, labels, probabilities and unseen categories", "[pipelines]") {
+TEST_CASE("export: predict round trip with ids, labels, probabilities and unseen categories",
+          "[pipelines]") {
   TempDir dir;
   pl::TrainRequest req;
   req.pipeline = mlp_section(dir.write("c.csv", make_csv(600, 8, false)));
@@ -437,7 +477,6 @@ TEST_CASE("export: predict round trip with ids, labels, probabilities and unseen
     correct += out.rows[r][1] == truth.rows[r][4];
   }
   CHECK(correct > 190);
-
 }
 
 TEST_CASE("train: a CNN on IDX images learns and predicts from an IDX file", "[pipelines]") {
@@ -457,14 +496,17 @@ TEST_CASE("train: a CNN on IDX images learns and predicts from an IDX file", "[p
 
   pl::predict(dir.file("cnn/model"), dir.file("img.gz"), dir.file("pred.csv"));
   const pl::CsvTable out = pl::read_csv(dir.file("pred.csv"));
-  REQUIRE(out.header == std::vector<std::string>{"index", "prediction", "proba_0", "proba_1", "proba_2"});
+  REQUIRE(out.header ==
+          std::vector<std::string>{"index", "prediction", "proba_0", "proba_1", "proba_2"});
   REQUIRE(out.rows.size() == static_cast<size_t>(n));
   int correct = 0;
-  for (int i = 0; i < n; ++i) correct += out.rows[static_cast<size_t>(i)][1] == std::to_string(i % 3);
+  for (int i = 0; i < n; ++i)
+    correct += out.rows[static_cast<size_t>(i)][1] == std::to_string(i % 3);
   CHECK(correct > 0.9 * n);
 }
 
-TEST_CASE("export: Python torch.load reads the weights into the matching nn.Sequential", "[pipelines]") {
+TEST_CASE("export: Python torch.load reads the weights into the matching nn.Sequential",
+          "[pipelines]") {
   if (!python_torch_available()) {
     WARN("skipping: /usr/bin/python3 cannot import torch (install python3-torch)");
     return;
@@ -505,11 +547,14 @@ TEST_CASE("export: Python torch.load reads the weights into the matching nn.Sequ
   for (int c = 0; c < 64; ++c) csv << (c ? "," : "") << "p" << c;
   csv << "\n";
   for (int i = 0; i < 20; ++i)
-    for (int c = 0; c < 64; ++c) csv << static_cast<int>(images.data[static_cast<size_t>(i * 64 + c)]) << (c == 63 ? "\n" : ",");
+    for (int c = 0; c < 64; ++c)
+      csv << static_cast<int>(images.data[static_cast<size_t>(i * 64 + c)])
+          << (c == 63 ? "\n" : ",");
 
-  const std::string cmd = "/usr/bin/python3 " HYPERTUNE_SOURCE_DIR "/tests/pipelines/check_export.py" +
-                          export_check_args(dir, dir.file("mlp/model"), rows, "mlp") +
-                          export_check_args(dir, dir.file("reg/model"), reg_rows, "reg") +
-                          export_check_args(dir, dir.file("cnn/model"), pl::parse_csv(csv.str(), "pixels.csv"), "cnn");
+  const std::string cmd =
+      "/usr/bin/python3 " HYPERTUNE_SOURCE_DIR "/tests/pipelines/check_export.py" +
+      export_check_args(dir, dir.file("mlp/model"), rows, "mlp") +
+      export_check_args(dir, dir.file("reg/model"), reg_rows, "reg") +
+      export_check_args(dir, dir.file("cnn/model"), pl::parse_csv(csv.str(), "pixels.csv"), "cnn");
   CHECK(std::system(cmd.c_str()) == 0);
 }
