@@ -122,9 +122,8 @@ std::unique_ptr<Sampler> make_bohb_sampler(const SearchSpace& space, Direction d
     throw ConfigError("sampler.bohb.min_points_in_model",
                       "must be >= 1, got " + std::to_string(*opts.min_points_in_model));
   }
-  const size_t min_points = opts.min_points_in_model
-                                ? static_cast<size_t>(*opts.min_points_in_model)
-                                : space.size() + 1;
+  const size_t min_points =
+      opts.min_points_in_model ? static_cast<size_t>(*opts.min_points_in_model) : space.size() + 1;
   return std::make_unique<BohbSampler>(std::make_shared<const SearchSpace>(space), dir, opts,
                                        min_points);
 }

@@ -37,8 +37,9 @@ const double kLogInvZMax = -std::log(0.5 * std::erfc(-1.0 / std::numbers::sqrt2)
 inline double exp_neg(double x) noexcept {
   constexpr double kLog2e = 1.4426950408889634;
   constexpr double kShift = 0x1.8p52;  // adding it rounds to an integer kept in the low bits
-  constexpr double kLn2Hi = 0x1.62e42fefa39efp-1;
-  constexpr double kLn2Lo = 0x1.abc9e3b39803fp-56;
+  // ln 2 split so that k * kLn2Hi is exact for |k| < 2^20 (fdlibm's constants).
+  constexpr double kLn2Hi = 6.93147180369123816490e-01;
+  constexpr double kLn2Lo = 1.90821492927058770002e-10;
   const double xc = std::max(x, -708.0);
   const double t = xc * kLog2e + kShift;
   const double k = t - kShift;
@@ -106,17 +107,19 @@ class PhiTable {
       slope_[i] = -kStep * std::exp(-0.5 * x * x) * 0.39894228040143267794;
     }
   }
+  // x <= 0; written without branches so that loops over it vectorise.
   [[nodiscard]] double lower(double x) const noexcept {
-    if (x <= -kSpan) return 0.0;
-    const double u = -x / kStep;
-    const auto i = static_cast<size_t>(u);
+    const double u = std::min(-x / kStep, kLast);
+    const auto i = static_cast<int32_t>(u);
     const double s = u - static_cast<double>(i);
     const double s2 = s * s, s3 = s2 * s;
-    return (2 * s3 - 3 * s2 + 1) * value_[i] + (s3 - 2 * s2 + s) * slope_[i] +
-           (-2 * s3 + 3 * s2) * value_[i + 1] + (s3 - s2) * slope_[i + 1];
+    const double v = (2 * s3 - 3 * s2 + 1) * value_[i] + (s3 - 2 * s2 + s) * slope_[i] +
+                     (-2 * s3 + 3 * s2) * value_[i + 1] + (s3 - s2) * slope_[i + 1];
+    return x > -kSpan ? v : 0.0;
   }
 
  private:
+  static constexpr double kLast = kSpan / kStep;  // the last node; u never reaches past it
   std::vector<double> value_, slope_;
 };
 
@@ -130,6 +133,16 @@ double normaliser(double a, double b) noexcept {
   if (a > 0.0 || b < 0.0) return gauss_mass(a, b);
   const PhiTable& t = phi_table();
   return 1.0 - t.lower(a) - t.lower(-b);
+}
+
+// Normalisers of n components of one axis: z[i] = Phi((high - mu_i) / s_i) - Phi((low - mu_i) /
+// s_i) with inv[i] = 1 / s_i. Centres lie inside [low, high] (the estimator checks its input).
+void normalisers(const double* mu, const double* inv, size_t n, double low, double high,
+                 double* z) noexcept {
+  const PhiTable& t = phi_table();
+  for (size_t i = 0; i < n; ++i) {
+    z[i] = 1.0 - t.lower((low - mu[i]) * inv[i]) - t.lower((mu[i] - high) * inv[i]);
+  }
 }
 
 double log_add_exp(double p, double q) {
@@ -155,6 +168,22 @@ double ndtri_exp_lower(double log_p) {
     const double denom = 2.0 * h * h + g * h * (x + h);
     double dx = denom > 0.0 ? 2.0 * g * h / denom : g / h;
     if (!std::isfinite(dx)) dx = g / h;
+    x -= dx;
+    if (!(std::abs(dx) > 1e-15 * (1.0 + std::abs(x)))) break;
+  }
+  return x;
+}
+
+// x with Phi(x) = p for 0 < p <= 1/2 (p > 1e-300): the same start, Halley steps on
+// f(x) = Phi(x) - p (f' = phi, f'' = -x phi); the lower tail of Phi is accurate through erfc.
+double ndtri_lower(double p) {
+  const double t = std::sqrt(-2.0 * std::log(p));
+  double x = -(t - (2.515517 + 0.802853 * t + 0.010328 * t * t) /
+                       (1.0 + 1.432788 * t + 0.189269 * t * t + 0.001308 * t * t * t));
+  for (int iter = 0; iter < 20; ++iter) {
+    const double f = ndtr(x) - p;
+    const double phi = std::exp(-0.5 * x * x) * kInvSqrt2Pi;
+    const double dx = 2.0 * f / (2.0 * phi + x * f);
     x -= dx;
     if (!(std::abs(dx) > 1e-15 * (1.0 + std::abs(x)))) break;
   }
@@ -266,6 +295,17 @@ double ndtri_exp(double log_p) noexcept {
 double truncnorm_ppf(double u, double a, double b) noexcept {
   if (!(u > 0.0)) return a;
   if (u >= 1.0) return b;
+  if (a > -30.0 && b < 30.0) {
+    // Probabilities stay far from underflow: invert in linear space, from whichever side keeps
+    // the smaller tail (p + q = 1), with Halley steps on Phi(x) - p.
+    const double mass = gauss_mass(a, b);
+    if (mass > 1e-250) {
+      const double p = ndtr(a) + u * mass;
+      const double q = ndtr(-b) + (1.0 - u) * mass;
+      const double x = p <= q ? ndtri_lower(p) : -ndtri_lower(q);
+      return std::clamp(x, a, b);
+    }
+  }
   const double log_mass = log_gauss_mass(a, b);
   double x;
   if (a < 0.0) {
@@ -296,15 +336,26 @@ Estimator::Estimator(std::vector<Axis> axes, std::vector<std::vector<double>> co
   n_observations_ = n_obs_;
   for (size_t a = 0; a < d; ++a) {
     if (columns[a].size() != n_obs_) {
-      throw Error("parzen: axis " + std::to_string(a) + " has " + std::to_string(columns[a].size()) +
-                  " observations, the weights " + std::to_string(n_obs_));
+      throw Error("parzen: axis " + std::to_string(a) + " has " +
+                  std::to_string(columns[a].size()) + " observations, the weights " +
+                  std::to_string(n_obs_));
     }
     const Axis& ax = axes_[a];
-    for (size_t i = 0; i < n_obs_; ++i) {
-      const double v = columns[a][i];
-      const bool ok = ax.categorical()
-                          ? (v >= 0.0 && v < static_cast<double>(ax.n_choices) && std::floor(v) == v)
-                          : (v >= ax.low && v <= ax.high);
+    // Count first (a loop without branches), name the culprit only when there is one.
+    const double* col = columns[a].data();
+    size_t bad = 0;
+    if (ax.categorical()) {
+      const double top = static_cast<double>(ax.n_choices);
+      for (size_t i = 0; i < n_obs_; ++i)
+        bad += !(col[i] >= 0.0) | !(col[i] < top) | (std::floor(col[i]) != col[i]);
+    } else {
+      for (size_t i = 0; i < n_obs_; ++i) bad += !(col[i] >= ax.low) | !(col[i] <= ax.high);
+    }
+    for (size_t i = 0; bad > 0 && i < n_obs_; ++i) {
+      const double v = col[i];
+      const bool ok = ax.categorical() ? (v >= 0.0 && v < static_cast<double>(ax.n_choices) &&
+                                          std::floor(v) == v)
+                                       : (v >= ax.low && v <= ax.high);
       if (!ok) {
         throw Error("parzen: observation " + std::to_string(i) + " on axis " + std::to_string(a) +
                     " is " + std::to_string(v) + ", outside the axis [" + std::to_string(ax.low) +
@@ -345,7 +396,8 @@ Estimator::Estimator(std::vector<Axis> axes, std::vector<std::vector<double>> co
     throw Error("parzen: the component weights sum to " + std::to_string(total) +
                 ", expected a positive finite number");
   }
-  for (double& w : w_) w /= total;
+  const double inv_total = 1.0 / total;
+  for (double& w : w_) w *= inv_total;
 
   num_.resize(d);
   cat_.resize(d);
@@ -356,7 +408,8 @@ Estimator::Estimator(std::vector<Axis> axes, std::vector<std::vector<double>> co
       ca.obs.resize(n_obs_);
       for (size_t i = 0; i < n_obs_; ++i) ca.obs[i] = static_cast<int32_t>(columns[a][i]);
       const double c = static_cast<double>(ax.n_choices);
-      const double value = settings.prior_weight / static_cast<double>(prior_ ? n_obs_ + 1 : n_obs_);
+      const double value =
+          settings.prior_weight / static_cast<double>(prior_ ? n_obs_ + 1 : n_obs_);
       ca.hit = (value + 1.0) / (c * value + 1.0);
       ca.miss = value / (c * value + 1.0);
       if (d == 1) {
@@ -395,14 +448,16 @@ Estimator::Estimator(std::vector<Axis> axes, std::vector<std::vector<double>> co
       // Neighbour rule over the sorted centres with the prior's centre inserted (after equal
       // observations, as the prior comes last in Optuna's array); the bounds close the ends.
       const double* col = na.mu.data();
-      const size_t pos = prior_ ? static_cast<size_t>(std::upper_bound(col, col + n_obs_, prior_mu) - col)
-                                : n_obs_;
+      const size_t pos =
+          prior_ ? static_cast<size_t>(std::upper_bound(col, col + n_obs_, prior_mu) - col)
+                 : n_obs_;
       thread_local std::vector<double> seq;  // bounds and sorted centres: seq[k + 1] is centre k
       seq.resize(m_ + 2);
       seq[0] = ax.low;
       std::copy(col, col + pos, seq.begin() + 1);
       if (prior_) seq[pos + 1] = prior_mu;
-      std::copy(col + pos, col + n_obs_, seq.begin() + static_cast<ptrdiff_t>(pos + (prior_ ? 2 : 1)));
+      std::copy(col + pos, col + n_obs_,
+                seq.begin() + static_cast<ptrdiff_t>(pos + (prior_ ? 2 : 1)));
       seq[m_ + 1] = ax.high;
       const double* q = seq.data();
       auto neighbour = [&](size_t k) { return std::max(q[k + 1] - q[k], q[k + 2] - q[k + 1]); };
@@ -414,7 +469,8 @@ Estimator::Estimator(std::vector<Axis> axes, std::vector<std::vector<double>> co
         if (pos > 0 || !prior_) na.sigma[0] = q[2] - q[1];
         if (pos < n_obs_ || !prior_) na.sigma[n_obs_ - 1] = q[m_] - q[m_ - 1];
       }
-      for (size_t i = 0; i < n_obs_; ++i) na.sigma[i] = std::clamp(na.sigma[i], min_sigma, max_sigma);
+      for (size_t i = 0; i < n_obs_; ++i)
+        na.sigma[i] = std::clamp(na.sigma[i], min_sigma, max_sigma);
     }
     if (prior_) na.sigma[n_obs_] = range;
   }
@@ -450,7 +506,14 @@ Estimator::Estimator(std::vector<Axis> axes, std::vector<std::vector<double>> co
     if (axes_[a].categorical()) continue;
     NumericAxis& na = num_[a];
     na.inv_sigma.resize(m_);
-    for (size_t i = 0; i < m_; ++i) na.inv_sigma[i] = 1.0 / na.sigma[i];
+    double last = 0.0, last_inv = 0.0;  // runs of equal bandwidths are the rule: divide once each
+    for (size_t i = 0; i < m_; ++i) {
+      if (na.sigma[i] != last) {
+        last = na.sigma[i];
+        last_inv = 1.0 / last;
+      }
+      na.inv_sigma[i] = last_inv;
+    }
   }
 
   if (sorted_path_) {
@@ -500,6 +563,29 @@ void Estimator::build_blocks() {
   block_ready_.assign(nb, 0);
   coef_.assign(n_obs_, 0.0);
   expansion_.assign(nb, Expansion{});
+  const Axis& ax = axes_[0];
+  NumericAxis& nm = num_[0];
+  if (ax.discrete()) {
+    // Few distinct bandwidths (the magic clip's floor, a handful of gaps): one table of cell
+    // masses by offset for each, filled as offsets come up.
+    nm.cells = std::llround((ax.high - ax.low) / ax.step);
+    if (nm.cells >= 1 && nm.cells <= 4096) {
+      std::vector<double> classes;
+      cell_class_.assign(n_obs_, kNoClass);
+      grid_.assign(1, std::vector<int32_t>(n_obs_));
+      for (size_t i = 0; i < n_obs_; ++i) {
+        grid_[0][i] = static_cast<int32_t>(std::nearbyint((nm.mu[i] - ax.dist.low) / ax.step));
+        auto it = std::find(classes.begin(), classes.end(), nm.sigma[i]);
+        if (it == classes.end() && classes.size() < kMaxClasses) {
+          classes.push_back(nm.sigma[i]);
+          it = classes.end() - 1;
+        }
+        if (it != classes.end()) cell_class_[i] = static_cast<uint8_t>(it - classes.begin());
+      }
+      cell_mass_.assign(classes.size(),
+                        std::vector<double>(static_cast<size_t>(2 * nm.cells - 1), kNaN));
+    }
+  }
   if (prior_) {
     const Axis& ax = axes_[0];
     const double mu = na.mu[n_obs_], sg = na.sigma[n_obs_];
@@ -507,7 +593,7 @@ void Estimator::build_blocks() {
   }
 }
 
-void Estimator::prepare_expansion(size_t b) {
+__attribute__((target_clones("avx2", "default"))) void Estimator::prepare_expansion(size_t b) {
   Expansion& e = expansion_[b];
   e.ready = true;
   const Block& bl = blocks_[b];
@@ -558,10 +644,9 @@ void Estimator::build_generic() {
     const double* mu = na.mu.data();
     const double* inv = na.inv_sigma.data();
     const bool scaled = !ax.discrete() && settings_.normalize_continuous;
-    for (size_t i = 0; i < m_; ++i) {
-      const double z = normaliser((ax.low - mu[i]) * inv[i], (ax.high - mu[i]) * inv[i]);
-      factor[i] *= (scaled ? inv[i] : 1.0) / z;
-    }
+    std::vector<double> z(m_);
+    normalisers(mu, inv, m_, ax.low, ax.high, z.data());
+    for (size_t i = 0; i < m_; ++i) factor[i] *= (scaled ? inv[i] : 1.0) / z[i];
     if (!ax.discrete()) log_const -= kLogSqrt2Pi;
     const bool shared = n_obs_ > 0 && std::all_of(na.sigma.begin(), na.sigma.begin() + n_obs_,
                                                   [&](double sg) { return sg == na.sigma[0]; });
@@ -574,7 +659,8 @@ void Estimator::build_generic() {
           // Cheaper to fill than to test for every component and candidate.
           const double half = 0.5 * ax.step;
           for (size_t j = 0; j < size; ++j) {
-            const double off = (static_cast<double>(j) - static_cast<double>(na.cells - 1)) * ax.step;
+            const double off =
+                (static_cast<double>(j) - static_cast<double>(na.cells - 1)) * ax.step;
             na.cell_table[j] = log_gauss_mass((off - half) * inv[0], (off + half) * inv[0]);
           }
         }
@@ -706,7 +792,11 @@ double Estimator::exact_model(std::span<const double> xm) const {
   return best + std::log(s);
 }
 
-double Estimator::generic_log_pdf(std::span<const double> x, std::vector<double>& scratch) {
+// The hot loops also get an AVX2 build, picked at load time on CPUs that have it. Without FMA
+// contraction (ISO C++ mode) each element sees the same IEEE operations either way and the
+// reductions are written out in a fixed order, so proposals are identical on every x86-64 CPU.
+__attribute__((target_clones("avx2", "default"))) double Estimator::generic_log_pdf(
+    std::span<const double> x, std::vector<double>& scratch) {
   const size_t n = n_obs_;
   for (size_t a = 0; a < axes_.size(); ++a) {
     const Axis& ax = axes_[a];
@@ -828,11 +918,11 @@ void Estimator::prepare_block(size_t b) {
   const Axis& ax = axes_[0];
   const auto& na = num_[0];
   const size_t lo = b * kBlock, hi = std::min(n_obs_, lo + kBlock);
+  double z[kBlock];
+  normalisers(&na.mu[lo], &na.inv_sigma[lo], hi - lo, ax.low, ax.high, z);
   for (size_t i = lo; i < hi; ++i) {
-    const double z = normaliser((ax.low - na.mu[i]) * na.inv_sigma[i],
-                                (ax.high - na.mu[i]) * na.inv_sigma[i]);
     const double scale = settings_.normalize_continuous ? na.inv_sigma[i] : 1.0;
-    coef_[i] = ax.discrete() ? w_[i] / z : w_[i] * kInvSqrt2Pi * scale / z;
+    coef_[i] = ax.discrete() ? w_[i] / z[i - lo] : w_[i] * kInvSqrt2Pi * scale / z[i - lo];
   }
   block_ready_[b] = 1;
 }
@@ -850,7 +940,6 @@ double Estimator::prior_kernel(double x, double lo, double hi) const {
 
 double Estimator::sorted_log_pdf(double x) {
   const Axis& ax = axes_[0];
-  const auto& na = num_[0];
   if (!ax.discrete() && (x < ax.low || x > ax.high)) return -kInf;
   // Candidates repeat (always so on discrete axes): reuse what was computed.
   for (const auto& [px, v] : memo_) {
@@ -861,7 +950,8 @@ double Estimator::sorted_log_pdf(double x) {
   return v;
 }
 
-double Estimator::sorted_log_pdf_uncached(double x) {
+__attribute__((target_clones("avx2", "default"))) double Estimator::sorted_log_pdf_uncached(
+    double x) {
   const Axis& ax = axes_[0];
   const auto& na = num_[0];
   const double half = 0.5 * ax.step;
@@ -870,6 +960,14 @@ double Estimator::sorted_log_pdf_uncached(double x) {
   const double log_step = ax.discrete() ? std::log(ax.step) : 0.0;
   const bool scaled = ax.discrete() || settings_.normalize_continuous;
 
+  int32_t kx = 0;
+  bool on_grid = false;
+  if (ax.discrete() && !cell_mass_.empty()) {
+    const double kxd = std::nearbyint((x - ax.dist.low) / ax.step);
+    on_grid = kxd >= 0.0 && kxd < static_cast<double>(na.cells) &&
+              std::abs(x - (ax.dist.low + kxd * ax.step)) <= 1e-9 * ax.step;
+    kx = static_cast<int32_t>(kxd) + static_cast<int32_t>(na.cells) - 1;
+  }
   auto eval_block = [&](size_t b) {
     if (!block_ready_[b]) prepare_block(b);
     const size_t first = b * kBlock, last = std::min(n_obs_, first + kBlock);
@@ -881,7 +979,22 @@ double Estimator::sorted_log_pdf_uncached(double x) {
     if (ax.discrete()) {
       for (size_t k = 0; k < n; ++k) {
         const size_t i = first + k;
-        terms[k] = coef[i] * gauss_mass((lo - mu[i]) * inv[i], (hi - mu[i]) * inv[i]);
+        const int cls = on_grid ? cell_class_[i] : kNoClass;
+        double mass;
+        if (cls != kNoClass) {
+          // Centre and point on the step grid, a bandwidth shared with other components: the
+          // mass depends on the offset in steps only.
+          const int32_t j = kx - grid_[0][i];
+          double& memo = cell_mass_[static_cast<size_t>(cls)][static_cast<size_t>(j)];
+          if (std::isnan(memo)) {
+            const double off = static_cast<double>(j - (num_[0].cells - 1)) * ax.step;
+            memo = gauss_mass((off - half) * inv[i], (off + half) * inv[i]);
+          }
+          mass = memo;
+        } else {
+          mass = gauss_mass((lo - mu[i]) * inv[i], (hi - mu[i]) * inv[i]);
+        }
+        terms[k] = coef[i] * mass;
       }
     } else {
       for (size_t k = 0; k < n; ++k) {
@@ -917,13 +1030,14 @@ double Estimator::sorted_log_pdf_uncached(double x) {
   const size_t nb = blocks_.size();
   if (nb == 0) return std::log(s);
   // r: first block reaching x; blocks before it lie entirely left of x.
-  const size_t r = static_cast<size_t>(
-      std::partition_point(blocks_.begin(), blocks_.end(),
-                           [&](const Block& bl) { return bl.mu_hi < x; }) -
-      blocks_.begin());
+  const size_t r =
+      static_cast<size_t>(std::partition_point(blocks_.begin(), blocks_.end(),
+                                               [&](const Block& bl) { return bl.mu_hi < x; }) -
+                          blocks_.begin());
   // The block holding x (or the nearer neighbour at the ends) directly: a lower bound on the
   // density that sizes every other block's error budget.
-  const size_t near = r == nb ? nb - 1 : (r > 0 && x - blocks_[r - 1].mu_hi < blocks_[r].mu_lo - x ? r - 1 : r);
+  const size_t near =
+      r == nb ? nb - 1 : (r > 0 && x - blocks_[r - 1].mu_hi < blocks_[r].mu_lo - x ? r - 1 : r);
   s += eval_block(near);
   if (!(s > std::numeric_limits<double>::min())) {
     // Nothing sizeable nearby (no prior, tiny bandwidths): sum everything in log space.

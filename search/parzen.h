@@ -38,9 +38,9 @@ namespace hypertune::search::parzen {
 struct Axis {
   ParamKind kind = ParamKind::kFloat;
   bool log = false;
-  double low = 0.0;   // model-space bounds (widened by step/2 for discrete axes)
+  double low = 0.0;  // model-space bounds (widened by step/2 for discrete axes)
   double high = 1.0;
-  double step = 0.0;  // > 0: discrete cells of this width (int or stepped float, not log)
+  double step = 0.0;      // > 0: discrete cells of this width (int or stepped float, not log)
   int64_t n_choices = 0;  // categorical only
   Distribution dist;      // the parameter's own distribution, to snap samples to legal values
 
@@ -78,11 +78,11 @@ struct Settings {
 }
 
 // Standard normal pieces, accurate in the tails (exposed for tests).
-[[nodiscard]] double ndtr(double x) noexcept;                       // Phi(x)
-[[nodiscard]] double log_ndtr(double x) noexcept;                   // log Phi(x)
-[[nodiscard]] double gauss_mass(double a, double b) noexcept;       // Phi(b) - Phi(a), a <= b
-[[nodiscard]] double log_gauss_mass(double a, double b) noexcept;   // log(Phi(b) - Phi(a))
-[[nodiscard]] double ndtri_exp(double log_p) noexcept;              // x with log Phi(x) = log_p
+[[nodiscard]] double ndtr(double x) noexcept;                      // Phi(x)
+[[nodiscard]] double log_ndtr(double x) noexcept;                  // log Phi(x)
+[[nodiscard]] double gauss_mass(double a, double b) noexcept;      // Phi(b) - Phi(a), a <= b
+[[nodiscard]] double log_gauss_mass(double a, double b) noexcept;  // log(Phi(b) - Phi(a))
+[[nodiscard]] double ndtri_exp(double log_p) noexcept;             // x with log Phi(x) = log_p
 // Quantile u in [0, 1] of the standard normal truncated to [a, b].
 [[nodiscard]] double truncnorm_ppf(double u, double a, double b) noexcept;
 
@@ -153,8 +153,8 @@ class Estimator {
   size_t n_obs_ = 0;  // observation components (fewer than observations once merged); prior next
   size_t m_ = 0;      // components, prior included
   bool prior_ = false;
-  std::vector<double> w_;            // normalised weights
-  std::vector<NumericAxis> num_;     // indexed by axis (empty for categorical axes)
+  std::vector<double> w_;             // normalised weights
+  std::vector<NumericAxis> num_;      // indexed by axis (empty for categorical axes)
   std::vector<CategoricalAxis> cat_;  // indexed by axis (empty for numeric axes)
 
   // One numeric axis: observation components sorted by centre (equal ones merged), grouped in
@@ -165,7 +165,13 @@ class Estimator {
   std::vector<uint8_t> block_ready_;
   std::vector<double> coef_;
   std::vector<Expansion> expansion_;
-  double prior_norm_ = 0.0;  // truncation normaliser of the prior component
+  // Discrete axis: bandwidth class of each component and, per class, the cell mass by offset
+  // (NaN until needed); the centres' grid indices are in grid_[0].
+  static constexpr uint8_t kNoClass = 255;
+  static constexpr size_t kMaxClasses = 16;
+  std::vector<uint8_t> cell_class_;
+  std::vector<std::vector<double>> cell_mass_;
+  double prior_norm_ = 0.0;                      // truncation normaliser of the prior component
   std::vector<std::pair<double, double>> memo_;  // densities already computed: (x, log density)
 
   // Several axes: per-component constant of the log density, and for discrete axes with a shared

@@ -178,7 +178,8 @@ void TpeModel::upsert(int64_t number, const Params& params, TpeRank rank) {
   if (const auto it = slot_of_.find(number); it != slot_of_.end()) {
     erase_sorted(it->second);
     slots_[it->second].rank = rank;
-    std::copy(model.begin(), model.end(), values_.begin() + static_cast<ptrdiff_t>(it->second * np));
+    std::copy(model.begin(), model.end(),
+              values_.begin() + static_cast<ptrdiff_t>(it->second * np));
     insert_sorted(it->second);
     return;
   }
@@ -217,7 +218,8 @@ Params TpeModel::propose(Rng& rng, std::span<const FrozenTrial> liars, int64_t s
     if (t.number == self || contains(t.number) || t.params.size() != space_->size()) continue;
     lie.push_back({t.number, to_model(t.params, t.number)});
   }
-  std::sort(lie.begin(), lie.end(), [](const Liar& a, const Liar& b) { return a.number < b.number; });
+  std::sort(lie.begin(), lie.end(),
+            [](const Liar& a, const Liar& b) { return a.number < b.number; });
 
   Params out(space_->size());
   for (const Unit& unit : units_) {
@@ -289,10 +291,16 @@ void TpeModel::sample_unit(const Unit& unit, size_t n_below, const std::vector<L
     std::vector<double> liar_w(live.size(), 1.0);
     const bool ramp = count > 25;
     if (ramp) {
+      // parzen::default_weight(r, count), unrolled: a ramp over the oldest count - 25.
       slot_weight_.resize(slots_.size());
+      const size_t ramp_len = count - 25;
+      const double start = 1.0 / static_cast<double>(count);
+      const double step = ramp_len > 1 ? (1.0 - start) / static_cast<double>(ramp_len - 1) : 0.0;
       size_t r = 0;
       for_each_above_by_number([&](const double*, uint32_t s, size_t j) {
-        const double w = parzen::default_weight(r++, count);
+        const double w = r + 1 < ramp_len ? start + static_cast<double>(r) * step
+                                          : (r + 1 == ramp_len && ramp_len == 1 ? start : 1.0);
+        ++r;
         if (s == UINT32_MAX) {
           liar_w[j] = w;
         } else {
@@ -315,9 +323,9 @@ void TpeModel::sample_unit(const Unit& unit, size_t n_below, const std::vector<L
     const double* sw = slot_weight_.data();
     size_t n = 0, j = 0;
     for (const ValueRef& ref : sorted) {
-      while (j < order.size() && (live[order[j]]->model[p] < ref.value ||
-                                  (live[order[j]]->model[p] == ref.value &&
-                                   live[order[j]]->number < ref.number))) {
+      while (j < order.size() &&
+             (live[order[j]]->model[p] < ref.value ||
+              (live[order[j]]->model[p] == ref.value && live[order[j]]->number < ref.number))) {
         cv[n] = live[order[j]]->model[p];
         wv[n++] = liar_w[order[j]];
         ++j;
@@ -337,7 +345,8 @@ void TpeModel::sample_unit(const Unit& unit, size_t n_below, const std::vector<L
       for (size_t a = 0; a < d; ++a) above_cols[a].push_back(model[P[a]]);
     });
     above_w.resize(above_cols[0].size());
-    for (size_t r = 0; r < above_w.size(); ++r) above_w[r] = parzen::default_weight(r, above_w.size());
+    for (size_t r = 0; r < above_w.size(); ++r)
+      above_w[r] = parzen::default_weight(r, above_w.size());
   }
 
   parzen::Settings settings;

@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "search/functions.h"
 #include "search/error.h"
+#include "search/functions.h"
 #include "search/parzen.h"
 #include "search/rng.h"
 #include "search/sampler.h"
@@ -62,8 +62,8 @@ struct RefCase {
   std::vector<Distribution> dists;
   int n = 0;
   std::vector<std::vector<double>> points;  // one internal value per axis
-  std::vector<double> expected;        // Optuna 3.1 as released
-  std::vector<double> expected_fixed;  // Optuna 3.1 with its truncnorm.logpdf fix (-log sigma)
+  std::vector<double> expected;             // Optuna 3.1 as released
+  std::vector<double> expected_fixed;       // Optuna 3.1 with its truncnorm.logpdf fix (-log sigma)
   pz::Settings settings;
 };
 
@@ -74,7 +74,8 @@ pz::Estimator build(const RefCase& c) {
     axes.push_back(pz::Axis::of(c.dists[j]));
     std::vector<double> col;
     for (int i = 0; i < c.n; ++i) {
-      col.push_back(axes.back().to_model(golden_value(c.dists[j], i, 0.1 * static_cast<double>(j + 1))));
+      col.push_back(
+          axes.back().to_model(golden_value(c.dists[j], i, 0.1 * static_cast<double>(j + 1))));
     }
     cols.push_back(std::move(col));
   }
@@ -141,7 +142,8 @@ SearchSpace box_space(const TestFunction& fn, size_t dim) {
 // optimum 0 on two branches, a grandchild parameter, log / int / stepped axes.
 SearchSpace mixed_space() {
   SearchSpace s;
-  s.add({"opt", Distribution::Categorical({std::string("sgd"), std::string("adam"), std::string("none")}),
+  s.add({"opt",
+         Distribution::Categorical({std::string("sgd"), std::string("adam"), std::string("none")}),
          std::nullopt});
   s.add({"lr", Distribution::Float(1e-5, 1.0, true), Condition{"opt", {0, 1}}});
   s.add({"momentum", Distribution::Float(0.0, 0.99), Condition{"opt", {0}}});
@@ -214,82 +216,116 @@ TEST_CASE("Parzen estimators reproduce Optuna 3.1's log densities", "[tpe]") {
   const auto F = [](double lo, double hi, bool log = false, std::optional<double> step = {}) {
     return Distribution::Float(lo, hi, log, step);
   };
-  const auto cat3 = Distribution::Categorical({std::string("a"), std::string("b"), std::string("c")});
+  const auto cat3 =
+      Distribution::Categorical({std::string("a"), std::string("b"), std::string("c")});
   const auto cat4 = Distribution::Categorical(
       {std::string("a"), std::string("b"), std::string("c"), std::string("d")});
   const std::vector<Distribution> mixed = {
-      F(-5, 5), F(1e-4, 1, true), Distribution::Int(0, 20), Distribution::Int(1, 1024, true),
-      F(0, 1, false, 0.05), Distribution::Categorical({std::string("x"), std::string("y"), std::string("z")})};
+      F(-5, 5),
+      F(1e-4, 1, true),
+      Distribution::Int(0, 20),
+      Distribution::Int(1, 1024, true),
+      F(0, 1, false, 0.05),
+      Distribution::Categorical({std::string("x"), std::string("y"), std::string("z")})};
   const std::vector<std::vector<double>> mixed_points = {{-5.0, 1e-4, 0, 1, 0.0, 0},
                                                          {0.3, 0.01, 7, 30, 0.5, 1},
                                                          {4.5, 0.9, 20, 1024, 1.0, 2},
                                                          {-2.0, 0.2, 13, 5, 0.25, 1}};
   const std::vector<std::pair<std::string, RefCase>> cases = {
       {"float",
-       {{F(-5, 5)}, 30, {{-5.0}, {-1.3}, {0.0}, {2.2}, {4.99}},
+       {{F(-5, 5)},
+        30,
+        {{-5.0}, {-1.3}, {0.0}, {2.2}, {4.99}},
         {-2.9215203129381249, -2.5811420536553027, -2.6911438851620386, -2.6123039175107121,
          -2.7539927036933234},
-        {-2.6552374251726736, -2.1775355477146006, -2.4200627941622836, -2.2946958667902901, -2.3946058939188597},
+        {-2.6552374251726736, -2.1775355477146006, -2.4200627941622836, -2.2946958667902901,
+         -2.3946058939188597},
         univariate()}},
       {"float, endpoints, no magic clip",
-       {{F(-5, 5)}, 30, {{-5.0}, {-1.3}, {0.0}, {2.2}, {4.99}},
+       {{F(-5, 5)},
+        30,
+        {{-5.0}, {-1.3}, {0.0}, {2.2}, {4.99}},
         {-2.9944252718843396, -2.5811420536553027, -2.6911438851620386, -2.6123039175107121,
          -2.7539927036933234},
-        {-2.6629487482407623, -2.1775355477146006, -2.4200627941622836, -2.2946958667902901, -2.3946058939188597},
+        {-2.6629487482407623, -2.1775355477146006, -2.4200627941622836, -2.2946958667902901,
+         -2.3946058939188597},
         endpoints_no_clip}},
       {"float, no prior",
-       {{F(-5, 5)}, 12, {{-4.0}, {-1.3}, {0.0}, {2.2}},
+       {{F(-5, 5)},
+        12,
+        {{-4.0}, {-1.3}, {0.0}, {2.2}},
         {-2.2727149962763269, -2.3004707321609992, -2.5846347201340532, -2.1939156911503188},
         {-2.121618771646065, -2.3790698038575711, -2.8345239773647499, -2.1766719276594046},
         no_prior}},
       {"log float",
-       {{F(1e-4, 1, true)}, 10, {{1e-4}, {3e-3}, {0.05}, {0.9}},
+       {{F(1e-4, 1, true)},
+        10,
+        {{1e-4}, {3e-3}, {0.05}, {0.9}},
         {-1.7672618938805718, -1.7022281826492107, -1.5157556744894025, -1.8342283878181245},
         {-2.2123571977764307, -2.3938002936505653, -1.9332915670062949, -2.7233389400428543},
         univariate()}},
       {"int",
-       {{Distribution::Int(0, 20)}, 20, {{0}, {3}, {10}, {20}},
+       {{Distribution::Int(0, 20)},
+        20,
+        {{0}, {3}, {10}, {20}},
         {-3.5784218690474638, -2.7232254268747527, -3.3934147354217954, -2.9525355497665204},
         {},
         univariate()}},
       {"int, step 2",
-       {{Distribution::Int(0, 20, false, 2)}, 9, {{0}, {4}, {12}, {20}},
+       {{Distribution::Int(0, 20, false, 2)},
+        9,
+        {{0}, {4}, {12}, {20}},
         {-2.3377040319345515, -2.1815641456419304, -2.3355485288601088, -2.8884888543068938},
         {},
         univariate()}},
       {"int, log",
-       {{Distribution::Int(1, 1024, true)}, 12, {{1}, {7}, {100}, {1024}},
+       {{Distribution::Int(1, 1024, true)},
+        12,
+        {{1}, {7}, {100}, {1024}},
         {-2.0135732339580326, -1.7362944512314575, -1.775195991230172, -2.0490462436551766},
         {-2.3436674371949766, -1.8050960589258198, -1.9262471277852562, -2.2004381287691834},
         univariate()}},
       {"float, step",
-       {{F(0, 1, false, 0.05)}, 15, {{0.0}, {0.35}, {1.0}},
+       {{F(0, 1, false, 0.05)},
+        15,
+        {{0.0}, {0.35}, {1.0}},
         {-3.1578428523322, -3.1878785312794555, -3.375090941624697},
         {},
         univariate()}},
       {"categorical",
-       {{cat3}, 8, {{0}, {1}, {2}}, {-1.2809338454620647, -1.0185695809945736, -1.0185695809945736},
+       {{cat3},
+        8,
+        {{0}, {1}, {2}},
+        {-1.2809338454620647, -1.0185695809945736, -1.0185695809945736},
         {},
         univariate()}},
       {"categorical, prior weight 2.5",
        {{cat4}, 5, {{0}, {3}}, {-1.4375876555074409, -1.4375876555074412}, {}, heavy_prior}},
       {"one axis, multivariate bandwidth",
-       {{F(-5, 5)}, 30, {{-5.0}, {0.0}, {2.2}},
+       {{F(-5, 5)},
+        30,
+        {{-5.0}, {0.0}, {2.2}},
         {-2.283590347660049, -2.008913348132114, -2.0206910652956953},
         {-2.6300660455712226, -2.3018092416420775, -2.309605905393223},
         multivariate()}},
       {"multivariate mixed",
-       {mixed, 40, mixed_points,
+       {mixed,
+        40,
+        mixed_points,
         {-11.060390925538963, -10.500386182637797, -11.072220110110813, -10.631097091409126},
         {-17.582244312702262, -15.418304270738485, -17.57438576852633, -17.173578870208992},
         multivariate()}},
       {"multivariate mixed, 3 observations",
-       {mixed, 3, mixed_points,
+       {mixed,
+        3,
+        mixed_points,
         {-8.9290065066337547, -8.340551654427669, -8.9415272595795212, -8.4920529333411388},
         {-15.40707005372561, -13.125692590265089, -15.495578103680261, -14.344316692176831},
         multivariate()}},
       {"multivariate mixed, prior only",
-       {mixed, 0, mixed_points,
+       {mixed,
+        0,
+        mixed_points,
         {-7.5433517098327423, -6.9942921335525323, -7.5552353781171044, -7.1140019310458049},
         {-14.097709983817428, -13.548650407537218, -14.109593652101792, -13.66836020503049},
         multivariate()}},
@@ -300,7 +336,8 @@ TEST_CASE("Parzen estimators reproduce Optuna 3.1's log densities", "[tpe]") {
         RefCase variant = c;
         variant.settings.normalize_continuous = normalize;
         // Discrete and categorical kernels are unaffected by the fix: one list serves both.
-        const auto& expected = normalize && !c.expected_fixed.empty() ? c.expected_fixed : c.expected;
+        const auto& expected =
+            normalize && !c.expected_fixed.empty() ? c.expected_fixed : c.expected;
         pz::Estimator est = build(variant);
         std::vector<double> fast(c.points.size());
         est.log_pdf(columns_of(c.points), fast);
@@ -316,12 +353,13 @@ TEST_CASE("Parzen estimators reproduce Optuna 3.1's log densities", "[tpe]") {
 
 TEST_CASE("fast Parzen densities equal the full mixture on thousands of components", "[tpe]") {
   Rng rng(7);
-  const std::vector<Distribution> dists = {Distribution::Float(-3, 8),
-                                           Distribution::Float(1e-6, 10, true),
-                                           Distribution::Int(0, 300),
-                                           Distribution::Int(2, 5000, true),
-                                           Distribution::Float(0, 2, false, 0.01),
-                                           Distribution::Categorical({int64_t{1}, int64_t{2}, int64_t{3}, int64_t{4}})};
+  const std::vector<Distribution> dists = {
+      Distribution::Float(-3, 8),
+      Distribution::Float(1e-6, 10, true),
+      Distribution::Int(0, 300),
+      Distribution::Int(2, 5000, true),
+      Distribution::Float(0, 2, false, 0.01),
+      Distribution::Categorical({int64_t{1}, int64_t{2}, int64_t{3}, int64_t{4}})};
   // Clustered observations (as late in a study) plus a uniform background, chronological ramp.
   auto draw = [&](const Distribution& d, double centre) {
     double v = rng.uniform() < 0.7 ? d.low + (d.high - d.low) * (centre + 0.03 * rng.normal())
@@ -357,7 +395,8 @@ TEST_CASE("fast Parzen densities equal the full mixture on thousands of componen
     for (const auto& d : dists) axes.push_back(pz::Axis::of(d));
     std::vector<double> w(n);
     for (size_t i = 0; i < n; ++i) {
-      for (size_t a = 0; a < dists.size(); ++a) cols[a].push_back(axes[a].to_model(draw(dists[a], 0.6)));
+      for (size_t a = 0; a < dists.size(); ++a)
+        cols[a].push_back(axes[a].to_model(draw(dists[a], 0.6)));
       w[i] = pz::default_weight(i, n);
     }
     pz::Estimator est(axes, cols, w, multivariate(normalize));
@@ -391,8 +430,9 @@ TEST_CASE("normal tail helpers are accurate and truncnorm_ppf inverts the trunca
         REQUIRE(x >= a);
         REQUIRE(x <= b);
         // cdf of the truncated normal at x, computed in whichever tail is accurate.
-        const double back = a < 0 ? std::exp(pz::log_gauss_mass(a, x) - pz::log_gauss_mass(a, b))
-                                  : 1.0 - std::exp(pz::log_gauss_mass(x, b) - pz::log_gauss_mass(a, b));
+        const double back =
+            a < 0 ? std::exp(pz::log_gauss_mass(a, x) - pz::log_gauss_mass(a, b))
+                  : 1.0 - std::exp(pz::log_gauss_mass(x, b) - pz::log_gauss_mass(a, b));
         INFO("a=" << a << " b=" << b << " u=" << u << " x=" << x);
         // Far in the tail a narrow interval leaves the check itself few digits (x - a ~ 1e-12).
         const double tol = a < -37 && width < 0.01 ? 1e-2 : 1e-7;
@@ -485,19 +525,23 @@ TEST_CASE("TPE beats random search on branin, hartmann6 and a mixed conditional 
   };
   std::vector<Problem> problems;
   problems.push_back({"branin", box_space(*branin, 2), box(branin), branin->optimum_for(2)});
-  problems.push_back({"hartmann6", box_space(*hartmann6, 6), box(hartmann6), hartmann6->optimum_for(6)});
+  problems.push_back(
+      {"hartmann6", box_space(*hartmann6, 6), box(hartmann6), hartmann6->optimum_for(6)});
   const SearchSpace mixed = mixed_space();
-  problems.push_back({"mixed", mixed, [&](const Params& p) { return mixed_objective(mixed, p); }, 0.0});
+  problems.push_back(
+      {"mixed", mixed, [&](const Params& p) { return mixed_objective(mixed, p); }, 0.0});
 
   for (const auto& pb : problems) {
     std::map<std::string, double> regret;
     for (const std::string name : {"random", "tpe univariate", "tpe multivariate"}) {
       std::vector<double> best;
       for (int seed = 0; seed < seeds; ++seed) {
-        auto sampler = name == "random"           ? make_random_sampler(pb.space, Direction::kMinimize)
-                       : name == "tpe univariate" ? make_tpe_sampler(pb.space, Direction::kMinimize, univariate_tpe())
-                                                  : make_tpe_sampler(pb.space, Direction::kMinimize);
-        best.push_back(best_after(*sampler, pb.f, trials, static_cast<uint64_t>(seed)) - pb.optimum);
+        auto sampler = name == "random" ? make_random_sampler(pb.space, Direction::kMinimize)
+                       : name == "tpe univariate"
+                           ? make_tpe_sampler(pb.space, Direction::kMinimize, univariate_tpe())
+                           : make_tpe_sampler(pb.space, Direction::kMinimize);
+        best.push_back(best_after(*sampler, pb.f, trials, static_cast<uint64_t>(seed)) -
+                       pb.optimum);
       }
       regret[name] = median(best);
     }
@@ -533,7 +577,9 @@ TEST_CASE("constant liar spreads concurrent asks over distinct configurations", 
   space.add({"x", Distribution::Int(0, 31), std::nullopt});
   space.add({"y", Distribution::Int(0, 31), std::nullopt});
   space.finalize();
-  auto objective = [](const Params& p) { return std::pow(*p[0] - 15, 2) + std::pow(*p[1] - 15, 2); };
+  auto objective = [](const Params& p) {
+    return std::pow(*p[0] - 15, 2) + std::pow(*p[1] - 15, 2);
+  };
   auto distinct_among_8 = [&](bool multivariate, bool liar, uint64_t rep) {
     TpeOptions o;
     o.multivariate = multivariate;
