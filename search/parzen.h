@@ -15,10 +15,13 @@
 // Optuna's multivariate TPE, bandwidth sigma0 * range with Scott's factor); one axis with
 // `multivariate = false` uses Optuna's neighbour bandwidth rule and the magic clip.
 //
-// log_pdf() equals the full mixture up to ~1e-12 relative: it skips only components whose total
-// contribution is provably below that (a walk over blocks of components sorted by centre for one
-// numeric axis; an upper-bound filter over all components for several axes). log_pdf_exact() is
-// the plain sum over every component, the reference for tests.
+// log_pdf() equals the full mixture to ~1e-10 relative. One numeric axis: components sorted by
+// centre, in blocks; walking outward from the point, blocks whose bounded contribution is
+// negligible are skipped and the walk stops once the rest provably is, other blocks are summed
+// directly or by a Taylor expansion whose truncation bound meets the block's share of the
+// tolerance. Several axes: every component, with vectorised exponentials and normalisers
+// computed once per estimator. log_pdf_exact() is the plain sum over every component, in log
+// space, the reference for tests.
 //
 // Not here: splitting observations, weights by age, choosing a candidate (search/tpe_model.h).
 // Errors: hypertune::Error for inconsistent input (sizes, values outside an axis, several axes
