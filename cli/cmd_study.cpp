@@ -8,6 +8,7 @@
 #include <tuple>
 
 #include "cli/commands.h"
+#include "cli/study_setup.h"
 #include "cli/study_view.h"
 #include "worker/runners.h"
 
@@ -21,12 +22,7 @@ using search::TrialState;
 void validate(const std::string& path) {
   const auto cfg = scheduler::load_config(path);  // throws ConfigErrors (exit 2) listing every problem
   // Everything the run would need from this machine: runnable command, data files, torch support.
-  const auto problems = worker::check_runnable(cfg.trial, cfg.config_dir.string());
-  if (!problems.empty()) {
-    std::string msg;
-    for (const auto& p : problems) msg += "\n  " + path + ": " + p;
-    throw ConfigError(path, "the trial cannot run on this machine:" + msg);
-  }
+  check_trial(cfg);
   std::printf("%s: OK\n  study '%s': %s %s, %zu parameters, max_trials %lld\n  sampler %s, pruner %s, trial %s\n",
               path.c_str(), cfg.name.c_str(), to_string(cfg.direction), cfg.metric.c_str(), cfg.space.size(),
               static_cast<long long>(cfg.max_trials), cfg.sampler.type.c_str(), cfg.pruner.type.c_str(),

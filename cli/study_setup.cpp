@@ -3,12 +3,38 @@
 #include <filesystem>
 
 #include "scheduler/sha256.h"
+#include "worker/runners.h"
+#ifdef HYPERTUNE_WITH_PIPELINES
+#include "pipelines/config.h"
+#endif
 
 #ifndef HYPERTUNE_VERSION
 #define HYPERTUNE_VERSION "0.0.0"
 #endif
 
 namespace hypertune::cli {
+
+void check_trial(const scheduler::SweepConfig& cfg) {
+  std::vector<std::string> problems;
+  for (const auto& p : worker::check_runnable(cfg.trial, cfg.config_dir.string())) {
+    problems.push_back(cfg.source_path + ": " + p);
+  }
+#ifdef HYPERTUNE_WITH_PIPELINES
+  if (cfg.trial_kind == scheduler::TrialKind::kPipeline && problems.empty()) {
+    std::vector<std::string> names;
+    for (const auto& p : cfg.space.params()) names.push_back(p.name);
+    for (const auto& issue :
+         pipelines::validate_pipeline(cfg.trial.at("pipeline"), names, cfg.config_dir.string())) {
+      problems.push_back(cfg.where(issue.path) + ": " + issue.message);
+    }
+  }
+#endif
+  if (problems.empty()) return;
+  std::string msg = std::to_string(problems.size()) + " problem" + (problems.size() == 1 ? "" : "s") +
+                    " with the trial section:";
+  for (const auto& p : problems) msg += "\n  " + p;
+  throw ConfigError(cfg.source_path, msg);
+}
 
 std::string storage_path_for(const scheduler::SweepConfig& cfg,
                              const std::optional<std::string>& storage_override) {
@@ -22,6 +48,7 @@ OpenedStudy open_study(const std::string& config_path, const std::optional<std::
   OpenedStudy out;
   out.config = std::make_unique<scheduler::SweepConfig>(scheduler::load_config(config_path));
   auto& cfg = *out.config;
+  check_trial(cfg);
   if (seed_override) cfg.seed = *seed_override;
   out.storage_path = storage_path_for(cfg, storage_override);
   out.artifacts_dir = out.storage_path + ".artifacts";

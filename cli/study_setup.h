@@ -30,6 +30,11 @@ struct OpenedStudy {
                                      const std::optional<std::string>& storage_override,
                                      const std::optional<uint64_t>& seed_override);
 
+// Checks what the config schema cannot: that this machine can run the trial section (a command
+// that is executable, pipelines built in) and the inside of `trial.pipeline` (fields, data files).
+// Throws ConfigError listing every problem as FILE:LINE:COL: KEY.PATH: message.
+void check_trial(const scheduler::SweepConfig& cfg);
+
 // The study's storage path as it will be used (without opening anything).
 [[nodiscard]] std::string storage_path_for(const scheduler::SweepConfig& cfg,
                                            const std::optional<std::string>& storage_override);

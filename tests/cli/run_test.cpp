@@ -192,3 +192,31 @@ TEST_CASE("every example config in configs/ validates", "[cli][config]") {
   }
   CHECK(n >= 2);
 }
+
+TEST_CASE("validate checks the inside of a pipeline section and names the line", "[cli][config]") {
+  test::TempDir dir("badpipe");
+  const auto cfg = write(dir, "pipe.yaml", R"(name: pipe
+max_trials: 2
+space:
+  lr: {type: float, low: 0.0001, high: 0.1, log: true}
+trial:
+  pipeline:
+    data:
+      format: csv
+      train: missing.csv
+      target: target
+    model: {type: mlp, layers: 1, width: 8}
+    optimizer: {type: adam, lr: "{lr}"}
+    epochs: 2
+)");
+  auto r = run_process({kBin, "validate", cfg});
+  INFO(r.out);
+  CHECK(r.exit_code == 2);
+  if (r.out.find("without LibTorch") != std::string::npos) return;  // pipelines not built in
+  CHECK_THAT(r.out, Catch::Contains("pipe.yaml:9:") && Catch::Contains("trial.pipeline.data.train") &&
+                        Catch::Contains("missing.csv"));
+  // `run` refuses the same config before creating any storage.
+  auto run = run_process({kBin, "run", cfg, "--storage", dir.file("p.db")});
+  CHECK(run.exit_code == 2);
+  CHECK_FALSE(std::filesystem::exists(dir.file("p.db")));
+}
