@@ -17,6 +17,7 @@ void add_worker_command(CLI::App& app);
 void add_keygen_command(CLI::App& app);
 void add_predict_command(CLI::App& app);
 void add_report_command(CLI::App& app);
+void add_baseline_command(CLI::App& app);
 
 // Exit codes shared by every subcommand.
 inline constexpr int kExitOk = 0;

@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   add_keygen_command(app);
   add_report_command(app);
   add_predict_command(app);
+  add_baseline_command(app);
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,365 @@
+#include "cli/baseline_plan.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstdio>
+#include <set>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "pipelines/tabular.h"
+#include "search/error.h"
+
+namespace hypertune::cli::baseline {
+
+namespace {
+
+using pipelines::TaskKind;
+
+// Fewer rows than this cannot give a holdout that says anything.
+constexpr int64_t kMinRows = 10;
+
+std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+bool id_like_name(const std::string& name) {
+  const std::string n = lower(name);
+  return n == "id" || n == "index" || n == "row" || n == "rowid" || n == "row_id" ||
+         (n.size() > 3 && (n.ends_with("_id") || n.ends_with("-id")));
+}
+
+std::string quoted(const std::string& s) { return nlohmann::json(s).dump(); }
+
+std::string fmt(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
+
+// Direction and availability of a metric: the pipelines report accuracy and f1_macro (and
+// roc_auc with two classes) for classification, rmse, mae and r2 for regression.
+search::Direction check_metric(const std::string& metric, TaskKind task, size_t classes) {
+  if (task == TaskKind::kClassification) {
+    if (metric == "accuracy" || metric == "f1_macro") return search::Direction::kMaximize;
+    if (metric == "roc_auc") {
+      if (classes != 2) {
+        throw ConfigError("--metric roc_auc", "needs a target with exactly two classes; this one has " +
+                                                  std::to_string(classes) + " (use accuracy or f1_macro)");
+      }
+      return search::Direction::kMaximize;
+    }
+    if (metric == "balanced_accuracy") {
+      throw ConfigError("--metric balanced_accuracy",
+                        "the training pipelines do not report balanced accuracy; use accuracy, f1_macro or "
+                        "roc_auc (two classes)");
+    }
+    throw ConfigError("--metric " + metric,
+                      "not a classification metric: expected accuracy, f1_macro or roc_auc");
+  }
+  if (metric == "rmse" || metric == "mae") return search::Direction::kMinimize;
+  if (metric == "r2") return search::Direction::kMaximize;
+  throw ConfigError("--metric " + metric, "not a regression metric: expected rmse, mae or r2");
+}
+
+// The deterministic trial budget. Seconds per epoch are estimated from the work of a mid-sized MLP
+// (256 wide) on these rows; a Hyperband trial in stopping mode runs about a third of max_epochs on
+// average. The constants are deliberately pessimistic for two cores: a sweep that ends early is
+// deterministic, one cut by the wall clock is not.
+void derive_budget(Plan& plan, const BaselineOptions& opts) {
+  const double rows_train = static_cast<double>(plan.rows) * (1.0 - plan.split);
+  const double width = static_cast<double>(plan.feature_columns);
+  const double per_epoch = 0.004 + rows_train * (width * 256.0 + 65536.0) * 4e-10;
+  const double per_trial_overhead = 0.25;
+  plan.est_trial_seconds = per_trial_overhead + per_epoch * static_cast<double>(plan.max_epochs);
+  const double avg_trial = per_trial_overhead + per_epoch * static_cast<double>(plan.max_epochs) * 0.35;
+  plan.sweep_seconds = 0.6 * opts.budget_seconds;
+  if (plan.sweep_seconds < plan.est_trial_seconds) {
+    const double need = std::ceil(plan.est_trial_seconds / 0.6) + 1.0;
+    throw ConfigError("--time-budget " + fmt(opts.budget_seconds) + "s",
+                      "too small to train one model: one trial of " + std::to_string(plan.max_epochs) +
+                          " epochs on " + std::to_string(plan.rows) + " rows takes about " +
+                          fmt(plan.est_trial_seconds) + " s and the sweep gets 60% of the budget; give at least " +
+                          fmt(need) + "s");
+  }
+  if (opts.max_trials) {
+    if (*opts.max_trials < 1) throw ConfigError("--max-trials", "must be at least 1");
+    plan.max_trials = *opts.max_trials;
+  } else {
+    plan.max_trials = std::clamp<int64_t>(static_cast<int64_t>(plan.sweep_seconds / avg_trial), 1, 150);
+  }
+}
+
+}  // namespace
+
+std::optional<double> parse_budget(const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  if (auto plain = pipelines::parse_number(text)) {
+    if (!std::isfinite(*plain) || *plain <= 0) return std::nullopt;
+    return *plain;
+  }
+  double total = 0.0;
+  size_t i = 0;
+  while (i < text.size()) {
+    size_t j = i;
+    while (j < text.size() && (std::isdigit(static_cast<unsigned char>(text[j])) || text[j] == '.')) ++j;
+    if (j == i) return std::nullopt;
+    const auto num = pipelines::parse_number(text.substr(i, j - i));
+    if (!num) return std::nullopt;
+    size_t k = j;
+    while (k < text.size() && std::isalpha(static_cast<unsigned char>(text[k]))) ++k;
+    const std::string unit = text.substr(j, k - j);
+    double scale = 0.0;
+    if (unit == "ms") scale = 0.001;
+    else if (unit == "s") scale = 1.0;
+    else if (unit == "m" || unit == "min") scale = 60.0;
+    else if (unit == "h") scale = 3600.0;
+    else return std::nullopt;
+    total += *num * scale;
+    i = k;
+  }
+  if (total <= 0) return std::nullopt;
+  return total;
+}
+
+Plan plan_tabular(const pipelines::CsvTable& train, const BaselineOptions& opts) {
+  Plan plan;
+  const auto target_col = train.column(opts.target);
+  if (!target_col) {
+    std::string cols;
+    for (const auto& h : train.header) cols += (cols.empty() ? "" : ", ") + h;
+    throw ConfigError(train.source, "no target column '" + opts.target + "'; the columns are: " + cols);
+  }
+  if (opts.id) {
+    if (!train.column(*opts.id)) throw ConfigError(train.source, "no id column '" + *opts.id + "' (--id)");
+    if (*opts.id == opts.target) throw ConfigError("--id " + *opts.id, "is the target column");
+  }
+
+  std::vector<size_t> labelled;
+  for (size_t r = 0; r < train.rows.size(); ++r) {
+    if (!train.rows[r][*target_col].empty()) labelled.push_back(r);
+  }
+  plan.rows = static_cast<int64_t>(labelled.size());
+  if (plan.rows < kMinRows) {
+    throw ConfigError(train.source, "has " + std::to_string(plan.rows) + " rows with a target '" + opts.target +
+                                        "'; a baseline needs at least " + std::to_string(kMinRows));
+  }
+
+  // Task and classes.
+  if (opts.task) {
+    plan.task = *opts.task;
+    plan.task_reason = "--task";
+  } else {
+    plan.task = pipelines::infer_task(train, *target_col);
+    plan.task_reason = plan.task == TaskKind::kClassification
+                           ? "the target holds text or at most 20 distinct integers"
+                           : "the target holds numbers with more than 20 distinct values or fractions";
+  }
+  std::set<std::string> distinct_targets;
+  for (size_t r : labelled) distinct_targets.insert(train.rows[r][*target_col]);
+  if (distinct_targets.size() < 2) {
+    throw ConfigError(train.source + " column '" + opts.target + "'",
+                      "the target has a single value ('" + *distinct_targets.begin() +
+                          "'): there is nothing to learn");
+  }
+  if (plan.task == TaskKind::kClassification) {
+    plan.classes.assign(distinct_targets.begin(), distinct_targets.end());
+  } else {
+    for (size_t r : labelled) {
+      if (!pipelines::parse_number(train.rows[r][*target_col])) {
+        throw ConfigError(train.where(r, *target_col),
+                          "regression needs a numeric target, found '" + train.rows[r][*target_col] + "'");
+      }
+    }
+  }
+
+  // Columns.
+  plan.id = opts.id;
+  int64_t width = 0;
+  for (size_t c = 0; c < train.header.size(); ++c) {
+    const std::string& name = train.header[c];
+    ColumnDecision d{name, "", ""};
+    if (c == *target_col) {
+      d.role = "target";
+      d.reason = std::string(pipelines::to_string(plan.task)) + " (" + plan.task_reason + ")";
+      plan.columns.push_back(d);
+      continue;
+    }
+    if (plan.id && name == *plan.id) {
+      plan.columns.push_back({name, "id", "--id: copied into the predictions, never a feature"});
+      continue;
+    }
+    std::set<std::string> distinct;
+    bool numeric = true, integral = true, counts_up = true;
+    int64_t missing = 0;
+    std::optional<double> prev;
+    for (size_t r = 0; r < train.rows.size(); ++r) {
+      const std::string& v = train.rows[r][c];
+      if (v.empty()) {
+        ++missing;
+        counts_up = false;
+        continue;
+      }
+      distinct.insert(v);
+      const auto x = pipelines::parse_number(v);
+      if (!x) {
+        numeric = false;
+        continue;
+      }
+      if (*x != std::floor(*x)) integral = false;
+      if (prev && *x != *prev + 1.0) counts_up = false;
+      prev = x;
+    }
+    const bool all_distinct = missing == 0 && distinct.size() == train.rows.size();
+    const std::string missing_note =
+        missing > 0 ? ", " + std::to_string(missing) + " missing (filled, with an indicator)" : "";
+    if (distinct.size() <= 1) {
+      d.role = "dropped";
+      d.reason = distinct.empty() ? "no values" : "constant ('" + *distinct.begin() + "')";
+    } else if (all_distinct && id_like_name(name) && !plan.id) {
+      plan.id = name;
+      d.role = "id";
+      d.reason = "named like an identifier, all values distinct: copied into the predictions";
+    } else if (all_distinct && !numeric && train.rows.size() >= 20) {
+      d.role = "dropped";
+      d.reason = "ID-like: text with a distinct value on every row";
+    } else if (numeric && integral && counts_up && train.rows.size() >= 20) {
+      d.role = "dropped";
+      d.reason = "ID-like: integers counting up by one per row (a row number)";
+    } else if (numeric) {
+      d.role = "numeric";
+      d.reason = std::to_string(distinct.size()) + " distinct values" + missing_note;
+      width += 1;
+    } else {
+      d.role = "categorical";
+      d.reason = std::to_string(distinct.size()) + " levels, " +
+                 (distinct.size() <= 20 ? "one-hot" : "hashed into 32 buckets") + missing_note;
+      width += std::min<int64_t>(static_cast<int64_t>(distinct.size()), 32);
+    }
+    if (d.role == "dropped") plan.drop.push_back(name);
+    plan.columns.push_back(d);
+  }
+  if (width == 0) throw ConfigError(train.source, "no usable feature column is left (see the column summary)");
+  plan.feature_columns = width;
+
+  plan.metric = opts.metric.value_or(plan.task == TaskKind::kClassification ? "accuracy" : "rmse");
+  plan.direction = check_metric(plan.metric, plan.task, plan.classes.size());
+  plan.split = 0.2;
+  plan.max_epochs = plan.rows <= 3000 ? 81 : plan.rows <= 100000 ? 27 : 9;
+  derive_budget(plan, opts);
+  return plan;
+}
+
+Plan plan_images(int64_t count, int64_t pixels, const std::vector<uint8_t>& labels, const BaselineOptions& opts,
+                 const std::string& labels_path) {
+  Plan plan;
+  plan.images = true;
+  plan.task = TaskKind::kClassification;
+  plan.task_reason = "image labels";
+  plan.rows = count;
+  plan.feature_columns = pixels;
+  if (count < kMinRows) {
+    throw ConfigError(labels_path, "has " + std::to_string(count) + " labels; a baseline needs at least " +
+                                       std::to_string(kMinRows));
+  }
+  std::set<int> distinct(labels.begin(), labels.end());
+  if (distinct.size() < 2) {
+    throw ConfigError(labels_path, "every image has the same label: there is nothing to learn");
+  }
+  for (int v : distinct) plan.classes.push_back(std::to_string(v));
+  if (opts.task && *opts.task != TaskKind::kClassification) {
+    throw ConfigError("--task regression", "image sets are classification only");
+  }
+  plan.metric = opts.metric.value_or("accuracy");
+  plan.direction = check_metric(plan.metric, plan.task, plan.classes.size());
+  plan.split = 0.2;
+  plan.max_epochs = count <= 20000 ? 27 : 9;
+  derive_budget(plan, opts);
+  return plan;
+}
+
+std::string sweep_yaml(const Plan& plan, const SweepPaths& paths, const BaselineOptions& opts,
+                       const std::string& name) {
+  std::ostringstream y;
+  y << "# Generated by `hypertune baseline`: the sweep it ran (rerun with `hypertune run`).\n";
+  y << "name: " << quoted(name) << "\n";
+  y << "seed: " << opts.seed << "\n";
+  y << "objective:\n  metric: " << plan.metric << "\n  direction: "
+    << (plan.direction == search::Direction::kMaximize ? "maximize" : "minimize") << "\n";
+  y << "max_trials: " << plan.max_trials << "\n";
+  y << "timeout: " << std::max<int64_t>(1, static_cast<int64_t>(plan.sweep_seconds * 1000)) << "ms\n";
+  y << "storage: " << quoted(paths.storage) << "\n";
+  y << "space:\n";
+  // One conditional-free space: the pipeline section rejects keys its model type does not use,
+  // and a placeholder must have a value in every trial. `layers: 0` is the linear model.
+  if (plan.images) {
+    y << "  blocks: {type: int, low: 1, high: 3}\n";
+    y << "  channels: {type: categorical, values: [16, 32, 64]}\n";
+    y << "  dense: {type: categorical, values: [0, 64, 128, 256]}\n";
+  } else {
+    y << "  layers: {type: int, low: 0, high: 4}\n";
+    y << "  width: {type: categorical, values: [64, 128, 256, 512]}\n";
+  }
+  y << "  activation: {type: categorical, values: [relu, gelu, silu]}\n";
+  y << "  dropout: {type: float, low: 0.0, high: 0.4}\n";
+  y << "  optimizer: {type: categorical, values: [adamw, adam, sgd]}\n";
+  y << "  lr: {type: float, low: 1.0e-4, high: 3.0e-2, log: true}\n";
+  y << "  weight_decay: {type: float, low: 1.0e-6, high: 1.0e-2, log: true}\n";
+  y << "  batch_size: {type: categorical, values: [32, 64, 128, 256]}\n";
+  y << "sampler: tpe\n";
+  y << "pruner:\n  type: hyperband\n  mode: stopping\n  min_resource: 1\n  max_resource: " << plan.max_epochs
+    << "\n  reduction_factor: 3\n";
+  y << "trial:\n  pipeline:\n    data:\n";
+  if (plan.images) {
+    y << "      format: idx\n      train_images: " << quoted(paths.train) << "\n      train_labels: "
+      << quoted(paths.labels.value_or("")) << "\n";
+  } else {
+    y << "      format: csv\n      train: " << quoted(paths.train) << "\n      target: " << quoted(opts.target)
+      << "\n";
+    if (plan.id) y << "      id: " << quoted(*plan.id) << "\n";
+    if (!plan.drop.empty()) {
+      y << "      drop: [";
+      for (size_t i = 0; i < plan.drop.size(); ++i) y << (i ? ", " : "") << quoted(plan.drop[i]);
+      y << "]\n";
+    }
+  }
+  y << "      split: " << plan.split << "\n      stratify: true\n      split_seed: " << opts.seed << "\n";
+  y << "    task: " << pipelines::to_string(plan.task) << "\n";
+  if (plan.images) {
+    y << "    model:\n      type: cnn\n      blocks: \"{blocks}\"\n      channels: \"{channels}\"\n"
+         "      dense: \"{dense}\"\n      activation: \"{activation}\"\n      dropout: \"{dropout}\"\n";
+  } else {
+    y << "    model:\n      type: mlp\n      layers: \"{layers}\"\n      width: \"{width}\"\n"
+         "      activation: \"{activation}\"\n      dropout: \"{dropout}\"\n";
+  }
+  y << "    optimizer:\n      type: \"{optimizer}\"\n      lr: \"{lr}\"\n      weight_decay: \"{weight_decay}\"\n";
+  y << "    schedule:\n      type: cosine\n";
+  y << "    batch_size: \"{batch_size}\"\n";
+  y << "    epochs: " << plan.max_epochs << "\n";
+  return y.str();
+}
+
+std::string plan_summary(const Plan& plan, const BaselineOptions& opts) {
+  std::ostringstream s;
+  s << "Task: " << pipelines::to_string(plan.task) << " (" << plan.task_reason << ")";
+  if (plan.task == TaskKind::kClassification) s << ", " << plan.classes.size() << " classes";
+  s << "\nMetric: " << plan.metric << (opts.metric ? " (--metric)" : " (default for the task)") << ", "
+    << (plan.direction == search::Direction::kMaximize ? "higher" : "lower") << " is better\n";
+  s << "Validation: holdout of " << static_cast<int>(plan.split * 100) << "% of " << plan.rows << " rows"
+    << (plan.task == TaskKind::kClassification ? ", stratified" : "") << ", split seed " << opts.seed << "\n";
+  s << "Search: TPE over " << (plan.images ? "CNNs (1-3 conv blocks)" : "linear and MLP (1-4 hidden layers)")
+    << " models, Hyperband over 1.."
+    << plan.max_epochs << " epochs, " << plan.max_trials << " trials"
+    << (opts.max_trials ? " (--max-trials)" : " (from the data size and budget)") << "; sweep stops at "
+    << fmt(plan.sweep_seconds) << " s of the " << fmt(opts.budget_seconds) << " s budget\n";
+  if (!plan.columns.empty()) {
+    s << "Columns:\n";
+    for (const auto& c : plan.columns) s << "  " << c.name << ": " << c.role << " - " << c.reason << "\n";
+  }
+  return s.str();
+}
+
+}  // namespace hypertune::cli::baseline
