@@ -91,6 +91,7 @@ std::vector<KeyLine> key_lines(const fs::path& path, const std::string& what) {
   while (std::getline(in, line)) {
     ++number;
     const auto first = line.find_first_not_of(" \t\r");
+    // '#' is a Z85 digit, but never the first of a key's (a group's first digit is at most 82).
     if (first == std::string::npos || line[first] == '#') continue;
     const auto last = line.find_last_not_of(" \t\r");
     std::string key = line.substr(first, last - first + 1);

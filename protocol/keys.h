@@ -4,7 +4,7 @@
 // Files (written by `hypertune keygen NAME`):
 //   NAME.key  the secret key, mode 0600:   "# hypertune CURVE secret key ..." lines, then the key
 //   NAME.pub  the public key:              "# hypertune CURVE public key ..." lines, then the key
-// Lines starting with '#' and blank lines are ignored when reading. An allow list is a directory
+// Blank lines and lines starting with '#' are ignored when reading (no Z85 key starts with '#'). An allow list is a directory
 // (every *.pub file in it, one key each) or a file with one public key per line.
 // A key option may also carry the key itself instead of a path (a 40-character Z85 string that is
 // not the name of an existing file): that is how keys arrive from environment variables / Secrets.
