@@ -968,7 +968,7 @@ __attribute__((target_clones("avx2", "default"))) double Estimator::sorted_log_p
               std::abs(x - (ax.dist.low + kxd * ax.step)) <= 1e-9 * ax.step;
     kx = static_cast<int32_t>(kxd) + static_cast<int32_t>(na.cells) - 1;
   }
-  auto eval_block = [&](size_t b) {
+  auto eval_block = [&](size_t b) __attribute__((always_inline)) {
     if (!block_ready_[b]) prepare_block(b);
     const size_t first = b * kBlock, last = std::min(n_obs_, first + kBlock);
     const double* mu = na.mu.data();
@@ -1006,7 +1006,7 @@ __attribute__((target_clones("avx2", "default"))) double Estimator::sorted_log_p
   };
   // Upper bound (log) on the contribution of the components summarised by `bl`, all at least
   // `dist` away from x: the largest kernel value at that distance over the block's bandwidths.
-  auto log_bound = [&](const Block& bl, double dist) {
+  auto log_bound = [&](const Block& bl, double dist) __attribute__((always_inline)) {
     double de = std::max(dist, 0.0);
     if (ax.discrete()) de = std::max(0.0, de - half);
     double sg, log_sg;
@@ -1051,7 +1051,7 @@ __attribute__((target_clones("avx2", "default"))) double Estimator::sorted_log_p
   const double tol_block = kRelTol * s / (2.0 * static_cast<double>(nb));
   // A block that is neither negligible nor next to x: its Taylor expansion when the truncation
   // error bound A exp(-t^2/2 + |t| r) (|t| r)^p / p! meets the block's share of the tolerance.
-  auto approx_block = [&](size_t b) {
+  auto approx_block = [&](size_t b) __attribute__((always_inline)) {
     // Setting up an expansion costs about one direct evaluation: only for blocks used again.
     if (!expansion_[b].ready) {
       if (expansion_[b].uses++ == 0) return eval_block(b);
