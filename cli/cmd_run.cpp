@@ -6,10 +6,12 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/local_cluster.h"
 #include "cli/local_executor.h"
 #include "cli/progress.h"
 #include "cli/study_setup.h"
 #include "cli/study_view.h"
+#include "scheduler/dispatcher.h"
 
 namespace hypertune::cli {
 
@@ -17,9 +19,11 @@ namespace {
 
 std::atomic<bool> g_stop{false};
 std::atomic<int> g_signals{0};
+std::atomic<scheduler::Dispatcher*> g_dispatcher{nullptr};
 
 void on_signal(int) {
   g_stop.store(true);
+  if (auto* d = g_dispatcher.load()) d->request_stop(/*drain=*/false);
   if (g_signals.fetch_add(1) >= 1) {
     // Second Ctrl-C: the user insists. Committed state is safe in storage.
     std::_Exit(kExitInterrupted);
@@ -54,15 +58,62 @@ void run(const RunArgs& args) {
   std::signal(SIGTERM, on_signal);
 
   ProgressPrinter printer(verbosity, cfg.max_trials, cfg.timeout);
-  LocalRunOptions opts;
-  opts.slots = args.workers;
-  opts.trial = cfg.trial;
-  opts.work_dir = cfg.config_dir.string();
-  opts.artifacts_dir = s.artifacts_dir;
-  opts.threads_per_trial = cfg.workers.threads_per_trial;
-  opts.stop = &g_stop;
-  opts.on_tick = [&](const scheduler::Progress& p) { printer.tick(p); };
-  const int requeued = run_in_process(study, opts);
+  int requeued = 0;
+  if (args.in_process) {
+    LocalRunOptions opts;
+    opts.slots = args.workers;
+    opts.trial = cfg.trial;
+    opts.work_dir = cfg.config_dir.string();
+    opts.artifacts_dir = s.artifacts_dir;
+    opts.threads_per_trial = cfg.workers.threads_per_trial;
+    opts.stop = &g_stop;
+    opts.on_tick = [&](const scheduler::Progress& p) { printer.tick(p); };
+    requeued = run_in_process(study, opts);
+  } else {
+    // The default: a scheduler in this process and N worker processes on loopback, the same
+    // pieces as on a cluster. Trials left RUNNING by an earlier run of ours have no worker.
+    study.requeue_all_running("the previous run stopped while this trial was running");
+    scheduler::DispatcherOptions opts;
+    opts.bind = "tcp://127.0.0.1:*";
+    opts.trial = cfg.trial;
+    opts.work_dir = cfg.config_dir.string();
+    opts.artifacts_dir = std::filesystem::absolute(s.artifacts_dir).lexically_normal().string();
+    opts.threads_per_trial = cfg.workers.threads_per_trial;
+    std::optional<LocalCluster> cluster;
+    std::string lost_all;
+    scheduler::Dispatcher* self = nullptr;
+    opts.on_tick = [&](const scheduler::Progress& p) {
+      printer.tick(p);
+      if (!cluster) return;
+      for (const auto& exit : cluster->reap_exited()) {
+        if (verbosity != Verbosity::kQuiet) std::fprintf(stderr, "%s\n", exit.describe().c_str());
+      }
+      if (cluster->running() == 0 && self) {
+        lost_all = "every worker process exited before the sweep was done";
+        self->request_stop(/*drain=*/false);
+      }
+    };
+    scheduler::Dispatcher dispatcher(study, *s.store, std::move(opts));
+    self = &dispatcher;
+    LocalClusterOptions copts;
+    copts.endpoint = dispatcher.endpoint();
+    copts.workers = args.workers;
+    copts.slots_per_worker = 1;
+    cluster.emplace(copts);
+    g_dispatcher.store(&dispatcher);
+    const auto ending = dispatcher.run();
+    g_dispatcher.store(nullptr);
+    for (const auto& exit : cluster->stop(std::chrono::seconds(3))) {
+      if (args.verbose) std::fprintf(stderr, "%s\n", exit.describe().c_str());
+    }
+    if (ending == scheduler::Dispatcher::Ending::kStopped) {
+      requeued = study.requeue_all_running(g_stop.load() ? "interrupted" : lost_all);
+    }
+    if (!lost_all.empty() && !g_stop.load()) {
+      printer.finish(study.progress());
+      throw Error(lost_all + "; state is saved in " + s.storage_path + ", run the same command to resume");
+    }
+  }
   printer.finish(study.progress());
 
   std::signal(SIGINT, SIG_DFL);
@@ -89,10 +140,10 @@ void add_run_command(CLI::App& app) {
   auto args = std::make_shared<RunArgs>();
   auto* cmd = app.add_subcommand("run", "Run a sweep on this machine until its budget is spent");
   cmd->add_option("config", args->config, "Sweep config (YAML)")->required()->check(CLI::ExistingFile);
-  cmd->add_option("-w,--workers", args->workers, "Trials run at once")->check(CLI::Range(1, 4096));
+  cmd->add_option("-w,--workers", args->workers, "Worker processes (trials run at once)")->check(CLI::Range(1, 4096));
   cmd->add_option("-s,--storage", args->storage, "SQLite file for trial state (default: config's storage or NAME.db)");
   cmd->add_option("--seed", args->seed, "Study seed (overrides the config's seed for a new study)");
-  cmd->add_flag("--in-process", args->in_process, "Run trials in threads of this process");
+  cmd->add_flag("--in-process", args->in_process, "Run trials in threads of this process instead of worker processes");
   cmd->add_flag("-q,--quiet", args->quiet, "Print only the result");
   cmd->add_flag("-v,--verbose", args->verbose, "Print progress every second when not on a terminal");
   cmd->callback([args] { run(*args); });

@@ -81,6 +81,17 @@ trial:
   CHECK(bj["value"].get<double>() == best);
   CHECK(bj["params"].contains("x1"));
 
+  // The same sweep in threads of one process gives the same trials (random sampler, same seed).
+  const auto db2 = dir.file("b2.db");
+  auto r2 = run_process({kBin, "run", cfg, "--storage", db2, "--in-process", "--quiet"});
+  REQUIRE(r2.exit_code == 0);
+  const auto j2 = export_json(db2);
+  REQUIRE(j2["trials"].size() == 25);
+  for (size_t i = 0; i < 25; ++i) {
+    CHECK(j2["trials"][i]["params"] == j["trials"][i]["params"]);
+    CHECK(j2["trials"][i]["value"] == j["trials"][i]["value"]);
+  }
+
   auto csv = run_process({kBin, "export", db, "--format", "csv"});
   REQUIRE(csv.exit_code == 0);
   CHECK_THAT(csv.out, Catch::StartsWith("number,state,value,params_x1,params_x2,"));
