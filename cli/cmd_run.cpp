@@ -103,6 +103,8 @@ void run(const RunArgs& args) {
     g_dispatcher.store(&dispatcher);
     const auto ending = dispatcher.run();
     g_dispatcher.store(nullptr);
+    // Workers leave on their own once told the sweep is over; only a stop counts them lost.
+    if (ending == scheduler::Dispatcher::Ending::kDone) lost_all.clear();
     for (const auto& exit : cluster->stop(std::chrono::seconds(3))) {
       if (args.verbose) std::fprintf(stderr, "%s\n", exit.describe().c_str());
     }

@@ -53,8 +53,8 @@ struct GridOptions {
 struct TpeOptions {
   int n_startup_trials = 10;
   int n_ei_candidates = 24;
-  bool multivariate = true;   // one shared kernel component across a group's parameters
-  bool group = true;          // joint models per group of co-active parameters (conditional spaces)
+  bool multivariate = false;  // one shared kernel component across a group's parameters
+  bool group = false;         // joint models per group of co-active parameters (needs multivariate)
   bool constant_liar = true;  // running trials count as the worst observations
   double prior_weight = 1.0;
   bool consider_magic_clip = true;
