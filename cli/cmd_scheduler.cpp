@@ -42,6 +42,7 @@ struct SchedulerArgs {
   int64_t heartbeat_ms = 1000;
   int64_t lease_ms = 10000;
   std::optional<std::string> endpoint_file;
+  bool stay = false;
   bool quiet = false;
   bool verbose = false;
 };
@@ -114,10 +115,15 @@ void serve(const SchedulerArgs& args) {
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   const auto ending = dispatcher.run();
+  printer.finish(study.progress());
+  if (ending == scheduler::Dispatcher::Ending::kDone && args.stay && g_signals.load() == 0) {
+    print_best(std::cout, study);
+    std::fflush(stdout);
+    dispatcher.serve_finished();
+  }
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);
   g_dispatcher.store(nullptr);
-  printer.finish(study.progress());
 
   const auto st = dispatcher.stats();
   if (st.dropped || st.refused_version || st.auth_refused) {
@@ -131,11 +137,11 @@ void serve(const SchedulerArgs& args) {
                  s.storage_path.c_str(), args.config.c_str(), s.storage_path.c_str(), args.bind.c_str());
     throw CLI::RuntimeError(kExitInterrupted);
   }
-  print_best(std::cout, study);
+  if (!args.stay) print_best(std::cout, study);
   if (verbosity != Verbosity::kQuiet) {
     std::printf("\nStorage: %s  (hypertune status|best|export %s)\n", s.storage_path.c_str(), s.storage_path.c_str());
   }
-  if (g_signals.load() > 0) throw CLI::RuntimeError(kExitInterrupted);
+  if (g_signals.load() > 0 && !args.stay) throw CLI::RuntimeError(kExitInterrupted);
 }
 
 }  // namespace
@@ -162,6 +168,8 @@ void add_scheduler_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--endpoint-file", args->endpoint_file,
                   "Write the address workers should connect to into this file once listening");
+  cmd->add_flag("--stay", args->stay,
+                "After the sweep, stay up (telling late workers it is over) until SIGTERM: for a Deployment");
   cmd->add_flag("-q,--quiet", args->quiet, "Print only warnings and the result");
   cmd->add_flag("-v,--verbose", args->verbose, "Log every worker event");
   cmd->callback([args] { serve(*args); });

@@ -1,6 +1,7 @@
 #include "scheduler/dispatcher.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <utility>
 
@@ -97,6 +98,28 @@ std::string devices_text(const std::vector<std::string>& devices) {
   return out;
 }
 
+// recv that retries when a signal interrupts it (EINTR); false when nothing is waiting.
+bool recv_msg(zmq::socket_t& sock, zmq::message_t& msg, zmq::recv_flags flags) {
+  for (;;) {
+    try {
+      return sock.recv(msg, flags).has_value();
+    } catch (const zmq::error_t& e) {
+      if (e.num() != EINTR) throw;
+    }
+  }
+}
+
+// zmq::poll that treats a signal (EINTR: Ctrl-C, SIGTERM) as "nothing yet": the signal handler
+// has already recorded what to do.
+void poll_for(std::vector<zmq::pollitem_t>& items, milliseconds timeout) {
+  try {
+    zmq::poll(items, timeout);
+  } catch (const zmq::error_t& e) {
+    if (e.num() != EINTR) throw;
+    for (auto& item : items) item.revents = 0;
+  }
+}
+
 // Logs the first few drops of each kind, then every power of two: a flood of garbage must not
 // become a flood of log lines.
 bool worth_logging(uint64_t count) { return count <= 3 || (count & (count - 1)) == 0; }
@@ -150,11 +173,11 @@ struct Dispatcher::Impl {
   void read_available() {
     while (inbox.size() < opt.max_batch) {
       zmq::message_t id;
-      if (!router.recv(id, zmq::recv_flags::dontwait)) return;
+      if (!recv_msg(router, id, zmq::recv_flags::dontwait)) return;
       std::vector<zmq::message_t> parts;
       while (id.more() || (!parts.empty() && parts.back().more())) {
         zmq::message_t part;
-        (void)router.recv(part, zmq::recv_flags::none);
+        (void)recv_msg(router, part, zmq::recv_flags::none);
         parts.push_back(std::move(part));
         if (!parts.back().more()) break;
       }
@@ -554,7 +577,7 @@ Dispatcher::Ending Dispatcher::run() {
     const auto now0 = Clock::now();
     auto wait = std::chrono::duration_cast<milliseconds>(next_heartbeat - now0);
     wait = std::clamp(wait, milliseconds(0), max_wait);
-    zmq::poll(items, wait);
+    poll_for(items, wait);
     if (s.zap && (items[1].revents & ZMQ_POLLIN)) s.zap->handle_pending();
 
     s.read_available();
@@ -589,6 +612,30 @@ Dispatcher::Ending Dispatcher::run() {
       s.publish();
       return Ending::kDone;
     }
+  }
+}
+
+void Dispatcher::serve_finished() {
+  Impl& s = *impl_;
+  spdlog::info("the sweep is finished; telling any worker that connects, until stopped");
+  while (!s.stop_now.load() && !s.drain.load()) {
+    std::vector<zmq::pollitem_t> items;
+    items.push_back({s.router.handle(), 0, ZMQ_POLLIN, 0});
+    if (s.zap) items.push_back({s.zap->socket().handle(), 0, ZMQ_POLLIN, 0});
+    poll_for(items, milliseconds(100));
+    if (s.zap && (items[1].revents & ZMQ_POLLIN)) s.zap->handle_pending();
+    s.read_available();
+    for (const auto& [routing, frame] : s.inbox) {
+      const proto::Decoded d = proto::decode(frame, s.opt.max_message_bytes);
+      if (!d.ok()) {
+        s.note_drop(routing, *d.error);
+      } else if (!std::holds_alternative<proto::Disconnect>(*d.message)) {
+        s.send(routing, proto::Disconnect{"the sweep is finished", false});
+      }
+    }
+    s.inbox.clear();
+    s.flush();
+    s.publish();
   }
 }
 

@@ -117,8 +117,12 @@ class Dispatcher {
   // Serves workers until the study is done or a stop is requested.
   Ending run();
 
+  // After run() returned kDone: answers whoever connects with DISCONNECT "the sweep is finished"
+  // until request_stop(). For schedulers that must stay up (a Kubernetes Deployment).
+  void serve_finished();
+
   // drain=true: create no new trials, wait for running ones, then end as kDone.
-  // drain=false: return from run() at the next iteration.
+  // drain=false: return from run() at the next iteration. Either ends serve_finished().
   void request_stop(bool drain) noexcept;
 
   [[nodiscard]] DispatcherStats stats() const;

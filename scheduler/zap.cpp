@@ -1,6 +1,7 @@
 #include "scheduler/zap.h"
 
 #include <array>
+#include <cerrno>
 #include <vector>
 
 #include <spdlog/spdlog.h>
@@ -8,6 +9,21 @@
 #include "search/error.h"
 
 namespace hypertune::scheduler {
+
+namespace {
+
+// recv that retries when a signal interrupts it (EINTR); false when nothing is waiting.
+bool recv_msg(zmq::socket_t& sock, zmq::message_t& msg, zmq::recv_flags flags) {
+  for (;;) {
+    try {
+      return sock.recv(msg, flags).has_value();
+    } catch (const zmq::error_t& e) {
+      if (e.num() != EINTR) throw;
+    }
+  }
+}
+
+}  // namespace
 
 ZapHandler::ZapHandler(zmq::context_t& ctx, std::set<std::string> allowed_public_z85)
     : socket_(ctx, zmq::socket_type::rep), allowed_(std::move(allowed_public_z85)) {
@@ -24,11 +40,11 @@ int ZapHandler::handle_pending() {
   for (;;) {
     std::vector<zmq::message_t> frames;
     zmq::message_t frame;
-    if (!socket_.recv(frame, zmq::recv_flags::dontwait)) return handled;
+    if (!recv_msg(socket_, frame, zmq::recv_flags::dontwait)) return handled;
     frames.push_back(std::move(frame));
     while (frames.back().more()) {
       zmq::message_t next;
-      (void)socket_.recv(next, zmq::recv_flags::none);
+      (void)recv_msg(socket_, next, zmq::recv_flags::none);
       frames.push_back(std::move(next));
     }
     ++handled;

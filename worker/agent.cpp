@@ -75,6 +75,17 @@ search::Decision from_wire(proto::Verdict v) {
   return search::Decision::kPrune;
 }
 
+// recv that retries when a signal interrupts it (EINTR); false when nothing is waiting.
+bool recv_msg(zmq::socket_t& sock, zmq::message_t& msg, zmq::recv_flags flags) {
+  for (;;) {
+    try {
+      return sock.recv(msg, flags).has_value();
+    } catch (const zmq::error_t& e) {
+      if (e.num() != EINTR) throw;
+    }
+  }
+}
+
 struct Run {
   proto::Assign assign;
   int slot = 0;
@@ -492,9 +503,9 @@ struct Agent::Impl {
   void drain_monitor() {
     while (monitor) {
       zmq::message_t ev;
-      if (!monitor->recv(ev, zmq::recv_flags::dontwait)) return;
+      if (!recv_msg(*monitor, ev, zmq::recv_flags::dontwait)) return;
       zmq::message_t addr;
-      if (ev.more()) (void)monitor->recv(addr, zmq::recv_flags::none);
+      if (ev.more()) (void)recv_msg(*monitor, addr, zmq::recv_flags::none);
       if (ev.size() < 6) continue;
       uint16_t event = 0;
       uint32_t value = 0;
@@ -580,7 +591,13 @@ struct Agent::Impl {
       if (!sock) wake_at = std::min(wake_at, reconnect_at);
       if (state == State::kReady) wake_at = std::min(wake_at, next_heartbeat);
       const auto wait = std::max(milliseconds(0), std::chrono::duration_cast<milliseconds>(wake_at - now));
-      zmq::poll(items, wait);
+      try {
+        zmq::poll(items, wait);
+      } catch (const zmq::error_t& e) {
+        // A signal (the handler called request_stop()); the loop looks at the flags next.
+        if (e.num() != EINTR) throw;
+        for (auto& item : items) item.revents = 0;
+      }
 
       if (items[0].revents & ZMQ_POLLIN) {
         uint64_t count = 0;
@@ -590,11 +607,11 @@ struct Agent::Impl {
       now = Clock::now();
       while (sock) {
         zmq::message_t msg;
-        if (!sock->recv(msg, zmq::recv_flags::dontwait)) break;
+        if (!recv_msg(*sock, msg, zmq::recv_flags::dontwait)) break;
         if (msg.more()) {
           // One frame per message; swallow the rest of a multi-part message.
           zmq::message_t rest;
-          while (msg.more() && sock->recv(rest, zmq::recv_flags::dontwait) && rest.more()) {
+          while (msg.more() && recv_msg(*sock, rest, zmq::recv_flags::dontwait) && rest.more()) {
           }
           spdlog::warn("dropped a multi-part message from the scheduler");
           continue;

@@ -57,7 +57,7 @@ std::string key_in(const std::string& path) {
   std::istringstream in(read_file(path));
   std::string line, last;
   while (std::getline(in, line)) {
-    if (!line.empty() && line[0] != '#') last = line;
+    if (!line.empty()) last = line;
   }
   return last;
 }
@@ -278,6 +278,44 @@ TEST_CASE("the scheduler killed mid-sweep and restarted on its storage finishes 
   CHECK(read_file(dir.file("second.log")).find("still runs trial") != std::string::npos);
 }
 
+TEST_CASE("a worker stopped with SIGTERM hands its trial back without a retry", "[cli][distributed]") {
+  test::TempDir dir("distterm");
+  const int n = 6;
+  const auto cfg = write(dir, "slow.yaml", slow_config(n, 0.5));
+  const auto db = dir.file("slow.db");
+  SchedulerProcess sched(dir, cfg, db, "tcp://127.0.0.1:*", "sched");
+  auto leaver = start_worker(dir, sched.endpoint, "leaver");
+  int64_t held = -1;
+  REQUIRE(wait_until(
+      [&] {
+        for (const auto& t : load(db)) {
+          if (t.trial.state == search::TrialState::kRunning && t.worker == "leaver") {
+            held = t.trial.number;
+            return true;
+          }
+        }
+        return false;
+      },
+      10s));
+  const auto t0 = std::chrono::steady_clock::now();
+  leaver->signal(SIGTERM);
+  const auto lr = leaver->wait();
+  INFO(read_file(dir.file("leaver.log")));
+  CHECK(lr.exit_code == 0);
+  CHECK(std::chrono::steady_clock::now() - t0 < 3s);  // its command trial was stopped, not awaited
+  auto other = start_worker(dir, sched.endpoint, "other");
+  const auto r = sched.process->wait();
+  const auto log = read_file(sched.log);
+  INFO(log);
+  REQUIRE(r.exit_code == 0);
+  CHECK(other->wait().exit_code == 0);
+  const auto trials = load(db);
+  check_complete_once(trials, n);
+  CHECK(trials.at(static_cast<size_t>(held)).worker == "other");
+  CHECK(trials.at(static_cast<size_t>(held)).retries == 0);
+  CHECK(log.find("worker 'leaver' left") != std::string::npos);
+}
+
 TEST_CASE("a trial step longer than the lease never makes its worker look dead", "[cli][distributed]") {
   test::TempDir dir("distlong");
   // One step of 2.5 s against a 1 s lease: only the agent's I/O thread keeps the lease alive.
@@ -463,6 +501,26 @@ TEST_CASE("binding a reachable address without keys needs --insecure", "[cli][di
   CHECK(half.out.find("--allow") != std::string::npos);
 }
 
+TEST_CASE("with --stay the scheduler outlives its sweep and sends late workers home", "[cli][distributed]") {
+  test::TempDir dir("diststay");
+  const auto cfg = write(dir, "branin.yaml", std::string(kBraninConfig).replace(std::string(kBraninConfig).find("200"), 3, "10"));
+  const auto db = dir.file("s.db");
+  SchedulerProcess sched(dir, cfg, db, "tcp://127.0.0.1:*", "sched", {"--stay"});
+  CHECK(start_worker(dir, sched.endpoint, "early")->wait().exit_code == 0);
+  check_complete_once(load(db), 10);
+  // The sweep is over but the scheduler is still there: a late worker is told so and leaves.
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto late = start_worker(dir, sched.endpoint, "late")->wait();
+  CHECK(late.exit_code == 0);
+  CHECK(std::chrono::steady_clock::now() - t0 < 5s);
+  CHECK(read_file(dir.file("late.log")).find("sweep is finished") != std::string::npos);
+  sched.process->signal(SIGTERM);
+  const auto r = sched.process->wait();
+  INFO(read_file(sched.log));
+  CHECK(r.exit_code == 0);
+  check_complete_once(load(db), 10);
+}
+
 TEST_CASE("a local cluster spawns worker processes and reaps them all", "[cli][distributed][local_cluster]") {
   test::TempDir dir("distlocal");
   const auto cfg = write(dir, "branin.yaml", std::string(kBraninConfig).replace(std::string(kBraninConfig).find("200"), 3, "60"));
@@ -500,6 +558,10 @@ TEST_CASE("a local cluster spawns worker processes and reaps them all", "[cli][d
   const auto ends = stuck.stop(300ms);
   CHECK(std::chrono::steady_clock::now() - t0 < 5s);
   REQUIRE(ends.size() == 2);
+  for (const auto& e : ends) {
+    INFO(e.describe());
+    CHECK(e.code == 0);  // SIGTERM is a clean stop for a worker
+  }
   for (pid_t p : pids) CHECK(::kill(p, 0) != 0);
 
   // A program that cannot be started is reported with the reason.
