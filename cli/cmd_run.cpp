@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "cli/local_cluster.h"
+#include "cli/live_status.h"
 #include "cli/local_executor.h"
 #include "cli/progress.h"
 #include "cli/study_setup.h"
@@ -80,10 +81,12 @@ void run(const RunArgs& args) {
     opts.artifacts_dir = std::filesystem::absolute(s.artifacts_dir).lexically_normal().string();
     opts.threads_per_trial = cfg.workers.threads_per_trial;
     std::optional<LocalCluster> cluster;
+    std::optional<LiveStatusWriter> live;
     std::string lost_all;
     scheduler::Dispatcher* self = nullptr;
     opts.on_tick = [&](const scheduler::Progress& p) {
       printer.tick(p);
+      if (live && self) live->update(self->stats());
       if (!cluster) return;
       for (const auto& exit : cluster->reap_exited()) {
         if (verbosity != Verbosity::kQuiet) std::fprintf(stderr, "%s\n", exit.describe().c_str());
@@ -95,6 +98,7 @@ void run(const RunArgs& args) {
     };
     scheduler::Dispatcher dispatcher(study, *s.store, std::move(opts));
     self = &dispatcher;
+    live.emplace(s.storage_path, dispatcher.endpoint());
     LocalClusterOptions copts;
     copts.endpoint = dispatcher.endpoint();
     copts.workers = args.workers;

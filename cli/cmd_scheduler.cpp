@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/commands.h"
+#include "cli/live_status.h"
 #include "cli/progress.h"
 #include "cli/study_setup.h"
 #include "cli/study_view.h"
@@ -99,10 +100,18 @@ void serve(const SchedulerArgs& args) {
 
   const Verbosity verbosity = args.quiet ? Verbosity::kQuiet : args.verbose ? Verbosity::kVerbose : Verbosity::kNormal;
   ProgressPrinter printer(verbosity, cfg.max_trials, cfg.timeout);
-  opts.on_tick = [&](const scheduler::Progress& p) { printer.tick(p); };
+  std::optional<LiveStatusWriter> live;
+  scheduler::Dispatcher* self = nullptr;
+  opts.on_tick = [&](const scheduler::Progress& p) {
+    printer.tick(p);
+    if (live && self) live->update(self->stats());
+  };
 
   scheduler::Dispatcher dispatcher(study, *s.store, std::move(opts));
+  self = &dispatcher;
   const std::string endpoint = advertised(dispatcher.endpoint());
+  live.emplace(s.storage_path, endpoint);
+  live->update(dispatcher.stats());
   if (args.endpoint_file) write_endpoint_file(*args.endpoint_file, endpoint);
   if (verbosity != Verbosity::kQuiet) {
     std::printf("%s study '%s' in %s; scheduler listening on %s%s\n", s.resumed ? "Resuming" : "Starting",

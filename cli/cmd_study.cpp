@@ -8,6 +8,7 @@
 #include <tuple>
 
 #include "cli/commands.h"
+#include "cli/live_status.h"
 #include "cli/study_setup.h"
 #include "cli/study_view.h"
 #include "worker/runners.h"
@@ -70,6 +71,16 @@ void status(const std::string& storage) {
     std::printf("  %-10s %8lld\n", to_string(st), static_cast<long long>(counts[st]));
   }
   std::printf("  %-10s %8zu\n", "total", s.trials.size());
+  if (const auto live = read_live_status(storage)) {
+    std::printf("\n  Scheduler running (pid %lld) on %s: %lld worker%s connected now "
+                "(%llu joined, %llu lost, %llu trials re-queued, %llu bad messages dropped)\n",
+                static_cast<long long>(live->pid), live->endpoint.c_str(), static_cast<long long>(live->workers),
+                live->workers == 1 ? "" : "s", static_cast<unsigned long long>(live->workers_joined),
+                static_cast<unsigned long long>(live->workers_lost), static_cast<unsigned long long>(live->requeued),
+                static_cast<unsigned long long>(live->dropped));
+  } else {
+    std::printf("\n  No scheduler is serving this study now.\n");
+  }
   if (any_report) {
     std::printf("\n  Rung occupancy (trials by bracket, rung and furthest step reported):\n");
     std::printf("  %-8s %-6s %-14s %8s\n", "bracket", "rung", "furthest step", "trials");

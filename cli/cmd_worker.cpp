@@ -94,11 +94,12 @@ void serve(const WorkerArgs& args) {
   }
 
   worker::Agent agent(std::move(opts));
-  spdlog::info("worker '{}' ({} slot{}) connecting to {}{}", agent.name(), args.slots, args.slots == 1 ? "" : "s",
-               args.connect, args.keys ? " with CURVE" : "");
+  // Handlers first: once the line below is printed, SIGTERM is a clean stop.
   g_agent.store(&agent);
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
+  spdlog::info("worker '{}' ({} slot{}) connecting to {}{}", agent.name(), args.slots, args.slots == 1 ? "" : "s",
+               args.connect, args.keys ? " with CURVE" : "");
   const worker::AgentSummary summary = agent.run();
   g_agent.store(nullptr);
   std::signal(SIGINT, SIG_DFL);

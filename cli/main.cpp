@@ -26,7 +26,9 @@ int main(int argc, char** argv) {
   add_keygen_command(app);
   add_report_command(app);
   add_predict_command(app);
+#ifdef HYPERTUNE_WITH_PIPELINES
   add_baseline_command(app);
+#endif
 
   try {
     app.parse(argc, argv);

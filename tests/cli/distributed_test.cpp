@@ -552,8 +552,21 @@ TEST_CASE("a local cluster spawns worker processes and reaps them all", "[cli][d
   // Workers that never hear a DISCONNECT are terminated, then killed; none is left behind.
   o.endpoint = "tcp://127.0.0.1:1";  // nobody there
   o.workers = 2;
+  o.log_dir = dir.file("stuck-logs");
   cli::LocalCluster stuck(o);
   const auto pids = stuck.pids();
+  // Started (past loading their libraries, handlers installed) before they are told to stop.
+  REQUIRE(wait_until(
+      [&] {
+        for (int i = 0; i < 2; ++i) {
+          if (read_file(dir.file("stuck-logs/worker-" + std::to_string(i) + ".log")).find("connecting") ==
+              std::string::npos) {
+            return false;
+          }
+        }
+        return true;
+      },
+      30s));
   const auto t0 = std::chrono::steady_clock::now();
   const auto ends = stuck.stop(300ms);
   CHECK(std::chrono::steady_clock::now() - t0 < 5s);

@@ -231,3 +231,30 @@ trial:
   CHECK(run.exit_code == 2);
   CHECK_FALSE(std::filesystem::exists(dir.file("p.db")));
 }
+
+TEST_CASE("status shows the running scheduler and its connected workers", "[cli][status]") {
+  test::TempDir dir("live");
+  const auto cfg = write(dir, "live.yaml", R"(
+name: live
+max_trials: 12
+space:
+  x: {type: float, low: 0, high: 1}
+sampler: random
+trial:
+  command: ["/bin/sh", "-c", "sleep 0.3; echo '@hypertune {{\"value\": {x}}}'"]
+)");
+  const auto db = dir.file("live.db");
+  Process p({kBin, "run", cfg, "--storage", db, "--workers", "2", "--quiet"}, dir.file("run.log"));
+  std::string seen;
+  REQUIRE(test::wait_until(
+      [&] {
+        seen = run_process({kBin, "status", db}).out;
+        return seen.find("2 workers connected now") != std::string::npos;
+      },
+      std::chrono::seconds(30)));
+  CHECK_THAT(seen, Catch::Contains("Scheduler running (pid " + std::to_string(p.pid()) + ")"));
+  REQUIRE(p.wait().exit_code == 0);
+  const auto after = run_process({kBin, "status", db});
+  CHECK_THAT(after.out, Catch::Contains("No scheduler is serving this study now."));
+  CHECK_FALSE(std::filesystem::exists(db + ".live.json"));
+}
