@@ -30,26 +30,8 @@ constexpr int kBusyTimeoutMs = 10'000;
 using search::TrialState;
 using Json = nlohmann::json;
 
-// Stable names in the file, independent of any display strings.
-const char* state_name(TrialState s) {
-  switch (s) {
-    case TrialState::kWaiting: return "WAITING";
-    case TrialState::kRunning: return "RUNNING";
-    case TrialState::kPaused: return "PAUSED";
-    case TrialState::kComplete: return "COMPLETE";
-    case TrialState::kPruned: return "PRUNED";
-    case TrialState::kFail: return "FAIL";
-  }
-  return "?";
-}
-
-std::optional<TrialState> parse_state(std::string_view s) {
-  for (auto st : {TrialState::kWaiting, TrialState::kRunning, TrialState::kPaused,
-                  TrialState::kComplete, TrialState::kPruned, TrialState::kFail}) {
-    if (s == state_name(st)) return st;
-  }
-  return std::nullopt;
-}
+// States are stored by search::to_string(TrialState) ("COMPLETE", ...): the schema's CHECK
+// constraint lists the same names, so that function's strings are part of the file format.
 
 constexpr const char* kSchemaSql = R"sql(
 CREATE TABLE study (
@@ -219,7 +201,7 @@ class SqliteStore final : public TrialStore {
         search::FrozenTrial& t = rec.trial;
         t.number = q.int64(0);
         const std::string state = q.text(1);
-        const auto st = parse_state(state);
+        const auto st = search::parse_trial_state(state);
         if (!st) corrupt(t.number, "unknown state '" + state + "'");
         t.state = *st;
         t.params = decode_params(t.number, q.text(2));
@@ -270,7 +252,7 @@ class SqliteStore final : public TrialStore {
         "checkpoint, pause_at, retries, fail_reason, created_ms, started_ms, finished_ms) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     q.bind(1, t.number)
-        .bind(2, std::string(state_name(t.state)))
+        .bind(2, std::string(search::to_string(t.state)))
         .bind(3, dump(params))
         .bind(4, t.value)
         .bind(5, static_cast<int64_t>(t.seed))
@@ -308,7 +290,7 @@ class SqliteStore final : public TrialStore {
         "pause_at = ?, retries = ?, fail_reason = ?, bracket = ?, rung = ?, created_ms = ?, "
         "started_ms = ?, finished_ms = ? "
         "WHERE number = ? AND state NOT IN ('COMPLETE', 'PRUNED', 'FAIL')");
-    q.bind(1, std::string(state_name(t.state)))
+    q.bind(1, std::string(search::to_string(t.state)))
         .bind(2, t.value)
         .bind(3, dump(rec.metrics))
         .bind(4, rec.worker)
