@@ -130,7 +130,7 @@ class CommandSession {
           if (auto outcome = on_line(line)) return std::move(*outcome);
         }
       } else {
-        ::poll(nullptr, 0, static_cast<int>(slice.count()));
+        (void)proc_.wait_exit(slice);
       }
       if (auto status = proc_.poll_exit()) return finish(*status);
     }

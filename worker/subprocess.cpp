@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -234,10 +235,16 @@ Subprocess::Started Subprocess::start(const SubprocessOptions& options) {
 Subprocess::Subprocess(pid_t pid, int out_fd, int err_fd) noexcept : pid_(pid) {
   out_.fd = out_fd;
   err_.fd = err_fd;
+#ifdef SYS_pidfd_open
+  // The child cannot have been reaped yet (only this object reaps it), so the pid is still ours.
+  pidfd_ = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  if (pidfd_ >= 0) ::fcntl(pidfd_, F_SETFD, FD_CLOEXEC);
+#endif
 }
 
 Subprocess::Subprocess(Subprocess&& other) noexcept
     : pid_(std::exchange(other.pid_, -1)),
+      pidfd_(std::exchange(other.pidfd_, -1)),
       out_(std::exchange(other.out_, {})),
       err_(std::exchange(other.err_, {})),
       pending_(std::move(other.pending_)),
@@ -247,6 +254,7 @@ Subprocess& Subprocess::operator=(Subprocess&& other) noexcept {
   if (this != &other) {
     release();
     pid_ = std::exchange(other.pid_, -1);
+    pidfd_ = std::exchange(other.pidfd_, -1);
     out_ = std::exchange(other.out_, {});
     err_ = std::exchange(other.err_, {});
     pending_ = std::move(other.pending_);
@@ -268,6 +276,8 @@ void Subprocess::release() noexcept {
     if (p->fd >= 0) ::close(p->fd);
     p->fd = -1;
   }
+  if (pidfd_ >= 0) ::close(pidfd_);
+  pidfd_ = -1;
   pid_ = -1;
 }
 
@@ -315,7 +325,7 @@ std::vector<OutputLine> Subprocess::read_lines(std::chrono::milliseconds timeout
 }
 
 void Subprocess::collect(std::chrono::milliseconds timeout, std::vector<OutputLine>& out) {
-  pollfd fds[2];
+  pollfd fds[3];
   Pipe* pipes[2];
   Stream streams[2];
   nfds_t n = 0;
@@ -330,7 +340,10 @@ void Subprocess::collect(std::chrono::milliseconds timeout, std::vector<OutputLi
     streams[n++] = Stream::kStderr;
   }
   if (n == 0) return;
-  const int ready = ::poll(fds, n, static_cast<int>(timeout.count()));
+  // The leader's exit ends the wait too (its output may outlive it in a background child).
+  nfds_t all = n;
+  if (pidfd_ >= 0 && !status_) fds[all++] = {pidfd_, POLLIN, 0};
+  const int ready = ::poll(fds, all, static_cast<int>(timeout.count()));
   if (ready <= 0) return;  // timeout, or EINTR: the caller polls again
   for (nfds_t i = 0; i < n; ++i) {
     if (fds[i].revents != 0) drain(*pipes[i], streams[i], out);
@@ -363,6 +376,21 @@ ExitStatus Subprocess::reap() {
   return status;
 }
 
+bool Subprocess::wait_exit(std::chrono::milliseconds timeout) {
+  if (status_ || leader_exited()) return true;
+  if (pidfd_ >= 0) {
+    pollfd fd{pidfd_, POLLIN, 0};
+    (void)::poll(&fd, 1, static_cast<int>(std::max<int64_t>(0, timeout.count())));
+    return leader_exited();
+  }
+  const auto deadline = Clock::now() + timeout;
+  while (Clock::now() < deadline) {
+    ::poll(nullptr, 0, 1);
+    if (leader_exited()) return true;
+  }
+  return false;
+}
+
 std::optional<ExitStatus> Subprocess::poll_exit() {
   if (status_) return status_;
   if (!leader_exited()) return std::nullopt;
@@ -391,7 +419,7 @@ ExitStatus Subprocess::terminate(std::chrono::milliseconds grace) {
     if (output_open()) {
       collect(slice, pending_);
     } else {
-      ::poll(nullptr, 0, static_cast<int>(slice.count()));
+      (void)wait_exit(slice);
     }
   }
   return reap();

@@ -78,6 +78,10 @@ class Subprocess {
   // The exit status once the leader has exited (then the rest of its group is killed and the
   // leader reaped); nullopt while it runs. Does not block.
   [[nodiscard]] std::optional<ExitStatus> poll_exit();
+  // Waits up to `timeout` for the leader to exit, without reaping it (poll_exit() does that).
+  // Returns as soon as it exits: through a pidfd where the kernel has them (Linux 5.3), else by
+  // checking every millisecond. True when it has exited.
+  bool wait_exit(std::chrono::milliseconds timeout);
   // Blocks until the leader exits; then as poll_exit().
   ExitStatus wait();
   // SIGTERM to the group, up to `grace` for the leader to exit, then SIGKILL to whatever is left
@@ -99,6 +103,7 @@ class Subprocess {
   void collect(std::chrono::milliseconds timeout, std::vector<OutputLine>& out);
 
   pid_t pid_ = -1;
+  int pidfd_ = -1;  // readable once the leader exits; -1 where pidfd_open is not available
   Pipe out_;
   Pipe err_;
   std::vector<OutputLine> pending_;   // read while terminate() waited

@@ -492,6 +492,42 @@ TEST_CASE("subprocesses split output into lines and keep an unterminated last li
   CHECK(big.process->wait().code == 0);
 }
 
+TEST_CASE("waiting on a subprocess ends when its leader exits, not when the wait times out",
+          "[runner]") {
+  hypertune::worker::SubprocessOptions opts;
+  opts.env = hypertune::worker::current_environment();
+  using Clock = std::chrono::steady_clock;
+
+  // Output closed at once, leader still running: wait_exit() says so, then sees it exit.
+  opts.argv = {"/bin/sh", "-c", "exec >/dev/null 2>&1; sleep 0.3; exit 4"};
+  auto quiet = Subprocess::start(opts);
+  REQUIRE(quiet.process);
+  while (quiet.process->output_open()) (void)quiet.process->read_lines(milliseconds(100));
+  CHECK_FALSE(quiet.process->wait_exit(milliseconds(0)));
+  const auto t0 = Clock::now();
+  CHECK(quiet.process->wait_exit(milliseconds(20000)));
+  CHECK(Clock::now() - t0 < std::chrono::seconds(10));
+  REQUIRE(quiet.process->poll_exit());
+  CHECK(quiet.process->poll_exit()->code == 4);
+
+  // The leader exits while a background child keeps its output open: a long wait for output
+  // returns at the exit (the caller then reaps and ends the group), not after the wait.
+  opts.argv = {"/bin/sh", "-c", "sleep 30 & echo started; exit 3"};
+  auto bg = Subprocess::start(opts);
+  REQUIRE(bg.process);
+  const auto t1 = Clock::now();
+  std::vector<std::string> lines;
+  while (!bg.process->poll_exit()) {
+    for (auto& line : bg.process->read_lines(milliseconds(20000))) lines.push_back(line.text);
+  }
+  CHECK(Clock::now() - t1 < std::chrono::seconds(10));
+  CHECK(bg.process->poll_exit()->code == 3);
+  while (bg.process->output_open()) {  // reaping ended the group, so the pipe reaches its end
+    for (auto& line : bg.process->read_lines(milliseconds(100))) lines.push_back(line.text);
+  }
+  CHECK(lines == std::vector<std::string>{"started"});
+}
+
 TEST_CASE("the example command trial pauses at every rung and resumes exactly", "[runner]") {
   TempDir dir("ht-cmd-example");
   // configs/command.yaml's trial section, with this machine's python3.
