@@ -133,29 +133,41 @@ bool TpeModel::loss_less(uint32_t a, uint32_t b) const {
   return x.number < y.number;
 }
 
-void TpeModel::insert_sorted(uint32_t slot) {
-  const Entry& e = slots_[slot];
-  const double* model = values(slot);
-  auto by_number = [&](uint32_t s, int64_t n) { return slots_[s].number < n; };
-  chrono_.insert(std::lower_bound(chrono_.begin(), chrono_.end(), e.number, by_number), slot);
-  by_loss_.insert(std::lower_bound(by_loss_.begin(), by_loss_.end(), slot,
-                                   [&](uint32_t a, uint32_t b) { return loss_less(a, b); }),
-                  slot);
+void TpeModel::index_pending() {
+  if (unindexed_.empty()) return;
+  auto by_number = [&](uint32_t a, uint32_t b) { return slots_[a].number < slots_[b].number; };
+  auto by_loss = [&](uint32_t a, uint32_t b) { return loss_less(a, b); };
+  auto by_value = [](const ValueRef& a, const ValueRef& b) {
+    return a.value < b.value || (a.value == b.value && a.number < b.number);
+  };
+  auto merge_in = [](auto& vec, auto added, auto less) {
+    std::sort(added.begin(), added.end(), less);
+    const auto old_size = static_cast<ptrdiff_t>(vec.size());
+    vec.insert(vec.end(), added.begin(), added.end());
+    std::inplace_merge(vec.begin(), vec.begin() + old_size, vec.end(), less);
+  };
+  merge_in(chrono_, unindexed_, by_number);
+  merge_in(by_loss_, unindexed_, by_loss);
   for (size_t p = 0; p < axes_.size(); ++p) {
-    if (axes_[p].categorical() || std::isnan(model[p])) continue;
-    const ValueRef ref{model[p], e.number, slot};
-    auto& vec = by_value_[p];
-    vec.insert(std::lower_bound(vec.begin(), vec.end(), ref,
-                                [](const ValueRef& a, const ValueRef& b) {
-                                  return a.value < b.value ||
-                                         (a.value == b.value && a.number < b.number);
-                                }),
-               ref);
+    if (axes_[p].categorical()) continue;
+    std::vector<ValueRef> refs;
+    for (uint32_t slot : unindexed_) {
+      const double v = values(slot)[p];
+      if (!std::isnan(v)) refs.push_back({v, slots_[slot].number, slot});
+    }
+    if (!refs.empty()) merge_in(by_value_[p], std::move(refs), by_value);
   }
+  for (uint32_t slot : unindexed_) slots_[slot].indexed = true;
+  unindexed_.clear();
 }
 
 void TpeModel::erase_sorted(uint32_t slot) {
-  const Entry& e = slots_[slot];
+  Entry& e = slots_[slot];
+  if (!e.indexed) {
+    unindexed_.erase(std::find(unindexed_.begin(), unindexed_.end(), slot));
+    return;
+  }
+  e.indexed = false;
   const double* model = values(slot);
   auto by_number = [&](uint32_t s, int64_t n) { return slots_[s].number < n; };
   chrono_.erase(std::lower_bound(chrono_.begin(), chrono_.end(), e.number, by_number));
@@ -180,7 +192,7 @@ void TpeModel::upsert(int64_t number, const Params& params, TpeRank rank) {
     slots_[it->second].rank = rank;
     std::copy(model.begin(), model.end(),
               values_.begin() + static_cast<ptrdiff_t>(it->second * np));
-    insert_sorted(it->second);
+    unindexed_.push_back(it->second);
     return;
   }
   uint32_t slot;
@@ -195,7 +207,7 @@ void TpeModel::upsert(int64_t number, const Params& params, TpeRank rank) {
   slots_[slot] = Entry{number, rank};
   std::copy(model.begin(), model.end(), values_.begin() + static_cast<ptrdiff_t>(slot * np));
   slot_of_.emplace(number, slot);
-  insert_sorted(slot);
+  unindexed_.push_back(slot);
 }
 
 bool TpeModel::erase(int64_t number) {
@@ -208,6 +220,7 @@ bool TpeModel::erase(int64_t number) {
 }
 
 Params TpeModel::propose(Rng& rng, std::span<const FrozenTrial> liars, int64_t self) {
+  index_pending();
   const size_t n = size();
   const size_t n_below = tpe_gamma(n, options_.gamma_fraction, options_.gamma_cap);
   below_.assign(slots_.size(), 0);

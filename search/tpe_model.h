@@ -19,9 +19,12 @@
 // directly. Kernels are exactly Optuna 3.1's, including its unnormalised continuous kernels
 // (parzen::Settings::normalize_continuous).
 //
-// Cost: upsert/erase are O(n) memory moves (sorted insertion into a trial-number index, a rank
-// index and a per-parameter value index); propose() is O(n) per parameter to assemble the
-// estimators plus the density evaluations (see search/parzen.h), never a sort of the history.
+// Cost: upsert/erase only record the change; the sorted indices (trial number, rank, and one
+// per numeric parameter by value) catch up at the next propose(): the k observations changed
+// since the last one are sorted and merged in, O(n + k log k). So one upsert per trial costs one
+// O(n) merge, and replaying 100,000 stored trials at a restart costs one sort, not 100,000
+// insertions. propose() is then O(n) per parameter to assemble the estimators plus the density
+// evaluations (see search/parzen.h).
 //
 // Not here: the startup phase (the samplers decide when to use the model), seeds, trial states.
 // Errors: hypertune::Error when a trial's parameters do not fit the space.
@@ -98,6 +101,7 @@ class TpeModel {
   struct Entry {
     int64_t number = 0;
     TpeRank rank;
+    bool indexed = false;  // present in chrono_, by_loss_ and by_value_
   };
   struct ValueRef {
     double value;
@@ -118,8 +122,9 @@ class TpeModel {
   // Model-space values of a stored trial, one per parameter (NaN when inactive).
   [[nodiscard]] const double* values(uint32_t slot) const { return &values_[slot * axes_.size()]; }
   [[nodiscard]] bool loss_less(uint32_t a, uint32_t b) const;
-  void insert_sorted(uint32_t slot);
   void erase_sorted(uint32_t slot);
+  // Merges the slots in unindexed_ into the sorted indices.
+  void index_pending();
   void sample_unit(const Unit& unit, size_t n_below, const std::vector<Liar>& liars, Rng& rng,
                    Params& out);
 
@@ -135,6 +140,7 @@ class TpeModel {
   std::vector<uint32_t> chrono_;                 // slots by trial number
   std::vector<uint32_t> by_loss_;                // slots by (rank, number)
   std::vector<std::vector<ValueRef>> by_value_;  // numeric parameter -> active slots by value
+  std::vector<uint32_t> unindexed_;              // live slots not in the indices yet
 
   // Scratch reused by propose().
   std::vector<uint8_t> below_;

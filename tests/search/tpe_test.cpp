@@ -712,6 +712,21 @@ TEST_CASE("TPE ignores failed trials and treats observe() as an upsert", "[tpe]"
     s->observe(resumed);
     CHECK(proposals(*s, 40, 20) == expected);
   }
+  SECTION("indexing after every observation equals one replay of the whole history") {
+    // Proposals in between make the model index each observation as it arrives (a running
+    // sweep); the reference indexed all 40 at once (a restart's replay).
+    auto s = make_tpe_sampler(space, Direction::kMinimize);
+    for (const auto& t : history) {
+      s->observe(t);
+      (void)proposals(*s, 100 + t.number, 1);
+      FrozenTrial failed = t;  // an erase of an indexed observation, then a re-insert
+      failed.state = TrialState::kFail;
+      s->observe(failed);
+      (void)proposals(*s, 100 + t.number, 1);
+      s->observe(t);
+    }
+    CHECK(proposals(*s, 40, 20) == expected);
+  }
   SECTION("the order of observations does not matter") {
     auto s = make_tpe_sampler(space, Direction::kMinimize);
     std::vector<FrozenTrial> shuffled = history;
