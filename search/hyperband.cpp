@@ -240,7 +240,7 @@ class HyperbandSync final : public Pruner {
   struct Rung {
     std::vector<int64_t> members;   // trials admitted or promoted to this rung
     size_t resolved = 0;            // members that recorded here, went past, or ended
-    std::vector<RungEntry> sorted;  // values recorded here, ascending
+    detail::SortedValues<RungEntry> sorted;  // values recorded here, ascending
   };
   struct Instance {
     int64_t iteration = 0;
@@ -341,9 +341,10 @@ class HyperbandSync final : public Pruner {
     Rung& next = in.rungs[static_cast<size_t>(k) + 1];
     const size_t quota =
         std::min(r.members.size() / static_cast<size_t>(opts_.reduction_factor), r.sorted.size());
+    const std::vector<RungEntry>& sorted = r.sorted.view();
     std::unordered_set<int64_t> chosen;
     for (size_t i = 0; i < quota; ++i) {
-      const int64_t trial = r.sorted[i].trial;
+      const int64_t trial = sorted[i].trial;
       chosen.insert(trial);
       TrialInfo& t = info_.at(trial);
       next.members.push_back(trial);

@@ -72,7 +72,7 @@ class MedianPruner final : public Pruner {
     const auto it = by_step_.find(step);
     if (it == by_step_.end() || it->second.reporters < opts_.n_min_trials) return {};
     if (it->second.sorted.empty()) return {};
-    const double threshold = percentile_of(it->second.sorted, opts_.percentile);
+    const double threshold = percentile_of(it->second.sorted.view(), opts_.percentile);
     return {*p.best > threshold ? Decision::kPrune : Decision::kContinue, std::nullopt};
   }
 
@@ -107,7 +107,7 @@ class MedianPruner final : public Pruner {
     int64_t last_step = 0;       // largest step reported (0: none; steps count from 1)
   };
   struct StepValues {
-    std::vector<double> sorted;  // non-NaN losses of completed trials at this step, ascending
+    detail::SortedValues<double> sorted;  // non-NaN losses of completed trials at this step, ascending
     int64_t reporters = 0;       // completed trials that reported this step (NaN included)
   };
 

@@ -103,8 +103,8 @@ StoppingRungs::StoppingRungs(std::vector<int64_t> rung_steps, int64_t eta)
     : steps_(std::move(rung_steps)), eta_(eta), rungs_(steps_.size()) {}
 
 bool StoppingRungs::record(size_t rung, double loss) {
-  std::vector<double>& values = rungs_[rung];
-  insert_sorted(values, loss);
+  rungs_[rung].add(loss);
+  const std::vector<double>& values = rungs_[rung].view();
   // Optuna's rule: the value must not be worse than the (m / eta)-th best of the m values
   // recorded so far, counting its own once; the first eta - 1 arrivals compare with the best.
   const auto m = static_cast<int64_t>(values.size());
@@ -241,12 +241,12 @@ class AshaPromotion {
     double loss = 0.0;  // its value at that rung, when recorded
   };
   struct Rung {
-    std::vector<RungEntry> sorted;  // every value recorded here, ascending
+    detail::SortedValues<RungEntry> sorted;  // every value recorded here, ascending
     std::set<RungEntry> waiting;    // recorded, not promoted, not ended
   };
 
   [[nodiscard]] bool in_top(size_t k, const RungEntry& e) const {
-    const auto& sorted = rungs_[k].sorted;
+    const auto& sorted = rungs_[k].sorted.view();
     const auto rank = std::lower_bound(sorted.begin(), sorted.end(), e) - sorted.begin();
     return rank < static_cast<int64_t>(sorted.size()) / eta_;
   }

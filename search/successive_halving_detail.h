@@ -53,6 +53,28 @@ struct Crossings {
 template <typename T>
 void insert_sorted(std::vector<T>& sorted, const T& v);
 
+// An ascending vector whose insertions are put in place when it is next read: add() appends,
+// view() sorts what was appended since the last read (stably) and merges it in (stably), so the
+// result is exactly that of inserting each value after its equals in arrival order. One add()
+// between reads costs one O(n) insertion as before; replaying n stored trials at a restart
+// costs one O(n log n) sort instead of n insertions (O(n^2): 40 s at 100,000 trials).
+template <typename T>
+class SortedValues {
+ public:
+  void add(const T& v) { data_.push_back(v); }
+  [[nodiscard]] const std::vector<T>& view() const;
+  [[nodiscard]] size_t size() const noexcept { return data_.size(); }
+  [[nodiscard]] bool empty() const noexcept { return data_.empty(); }
+
+ private:
+  mutable std::vector<T> data_;
+  mutable size_t sorted_ = 0;  // data_[0, sorted_) is in order
+};
+template <typename T>
+void insert_sorted(SortedValues<T>& sorted, const T& v) {
+  sorted.add(v);
+}
+
 // A recorded rung value, ordered by loss, ties to the smaller trial number.
 struct RungEntry {
   double loss = 0.0;
@@ -77,7 +99,7 @@ class StoppingRungs {
 
   [[nodiscard]] const std::vector<int64_t>& rung_steps() const noexcept { return steps_; }
   // Values recorded at rung k, ascending (tests and diagnostics).
-  [[nodiscard]] const std::vector<double>& rung_values(size_t k) const { return rungs_.at(k); }
+  [[nodiscard]] const std::vector<double>& rung_values(size_t k) const { return rungs_.at(k).view(); }
 
  private:
   struct TrialRungs {
@@ -89,7 +111,7 @@ class StoppingRungs {
 
   std::vector<int64_t> steps_;
   int64_t eta_;
-  std::vector<std::vector<double>> rungs_;
+  std::vector<SortedValues<double>> rungs_;
   std::unordered_map<int64_t, TrialRungs> trials_;
   std::unordered_set<int64_t> ended_;
 };
@@ -97,6 +119,21 @@ class StoppingRungs {
 template <typename T>
 void insert_sorted(std::vector<T>& sorted, const T& v) {
   sorted.insert(std::upper_bound(sorted.begin(), sorted.end(), v), v);
+}
+
+template <typename T>
+const std::vector<T>& SortedValues<T>::view() const {
+  if (sorted_ + 1 == data_.size()) {  // one new value: insert it after its equals
+    const T v = data_.back();
+    data_.pop_back();
+    insert_sorted(data_, v);
+  } else if (sorted_ < data_.size()) {
+    const auto mid = data_.begin() + static_cast<std::ptrdiff_t>(sorted_);
+    std::stable_sort(mid, data_.end());
+    std::inplace_merge(data_.begin(), mid, data_.end());
+  }
+  sorted_ = data_.size();
+  return data_;
 }
 
 }  // namespace hypertune::search::detail

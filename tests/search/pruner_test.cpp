@@ -4,6 +4,8 @@
 // later decision must be the one the original pruner made.
 
 #include "search/pruner.h"
+#include "search/rng.h"
+#include "search/successive_halving_detail.h"
 
 #include <catch2/catch.hpp>
 #include <cmath>
@@ -568,4 +570,34 @@ TEST_CASE("promotion-mode Hyperband: a restored pruner decides as the original",
   CHECK(s.promotions >= 5);
   CHECK(s.completes >= 5);
   CHECK(s.prunes == 0);
+}
+
+TEST_CASE("deferred rung insertions read back exactly as one-by-one sorted insertions", "[pruner]") {
+  using hypertune::search::Rng;
+  using hypertune::search::detail::RungEntry;
+  using hypertune::search::detail::SortedValues;
+  Rng rng(5);
+  SortedValues<double> lazy;
+  SortedValues<RungEntry> lazy_entries;
+  std::vector<double> eager;
+  std::vector<RungEntry> eager_entries;
+  for (int round = 0; round < 200; ++round) {
+    // 0, 1 or many additions between reads (a replay adds thousands before the first read).
+    const int adds = round % 3 == 0 ? 0 : round % 3 == 1 ? 1 : static_cast<int>(rng.below(40));
+    for (int i = 0; i < adds; ++i) {
+      const double v = static_cast<double>(rng.below(25)) / 4.0;  // many equal values
+      const RungEntry e{v, static_cast<int64_t>(rng.below(1000))};
+      lazy.add(v);
+      lazy_entries.add(e);
+      hypertune::search::detail::insert_sorted(eager, v);
+      hypertune::search::detail::insert_sorted(eager_entries, e);
+    }
+    REQUIRE(lazy.view() == eager);
+    REQUIRE(lazy_entries.view().size() == eager_entries.size());
+    for (size_t i = 0; i < eager_entries.size(); ++i) {
+      REQUIRE(lazy_entries.view()[i].loss == eager_entries[i].loss);
+      REQUIRE(lazy_entries.view()[i].trial == eager_entries[i].trial);
+    }
+  }
+  CHECK(eager.size() > 1000);
 }
