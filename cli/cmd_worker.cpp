@@ -28,6 +28,7 @@ void on_signal(int) {
 struct WorkerArgs {
   std::string connect;
   int slots = 1;
+  int prefetch = 0;
   std::string gpus;
   std::string name;
   std::optional<std::string> keys;
@@ -70,6 +71,7 @@ void serve(const WorkerArgs& args) {
   opts.connect = args.connect;
   opts.name = args.name;
   opts.slots = args.slots;
+  opts.prefetch = args.prefetch;
   opts.gpus = parse_gpus(args.gpus);
   opts.heartbeat = std::chrono::milliseconds(args.heartbeat_ms);
   opts.lease = std::chrono::milliseconds(args.lease_ms);
@@ -129,6 +131,11 @@ void add_worker_command(CLI::App& app) {
       ->envname("HYPERTUNE_SCHEDULER")
       ->required();
   cmd->add_option("--slots", args->slots, "Trials run at once")->check(CLI::Range(1, 1024))->capture_default_str();
+  cmd->add_option("--prefetch", args->prefetch,
+                  "Trials held queued beyond --slots, started as soon as a slot frees (for trials of "
+                  "milliseconds, where the round trip to the scheduler dominates)")
+      ->check(CLI::Range(0, 1024))
+      ->capture_default_str();
   cmd->add_option("--gpus", args->gpus, "CUDA devices to use, e.g. 0,1 (slot i gets the (i mod n)-th)")
       ->envname("HYPERTUNE_GPUS");
   cmd->add_option("--name", args->name, "Name shown by the scheduler (default: HOST:PID)")->envname("HYPERTUNE_WORKER_NAME");

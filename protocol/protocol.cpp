@@ -125,10 +125,11 @@ class Body {
 };
 
 void pack_body(Packer& pk, const Hello& m) {
-  Body b(pk, 5);
+  Body b(pk, 6);
   b.field("name", m.name);
   b.field("instance", m.instance);
   b.field("slots", m.slots);
+  b.field("prefetch", m.prefetch);
   b.field("devices", m.devices);
   pk.pack("running");
   pk.pack_array(static_cast<uint32_t>(m.running.size()));
@@ -386,6 +387,12 @@ Hello read_hello(const Fields& f) {
   m.instance = f.str("instance");
   m.slots = f.i32("slots");
   if (m.slots < 1) throw FieldError{"field 'slots': must be >= 1, got " + std::to_string(m.slots)};
+  // Optional: workers of the first protocol revision do not send it.
+  const std::optional<int64_t> prefetch = f.opt_i64("prefetch");
+  if (prefetch && (*prefetch < 0 || *prefetch > 1024)) {
+    throw FieldError{"field 'prefetch': must be in 0..1024, got " + std::to_string(*prefetch)};
+  }
+  m.prefetch = static_cast<int>(prefetch.value_or(0));
   m.devices = f.strs("devices");
   const auto& r = f.array("running");
   for (uint32_t i = 0; i < r.via.array.size; ++i) {

@@ -69,6 +69,7 @@ struct Hello {
   std::string name;                  // human name (`--name`, default host:pid)
   std::string instance;              // unique per worker process: tells reconnects from newcomers
   int slots = 1;                     // trials it runs at once
+  int prefetch = 0;                  // trials it may hold queued beyond its slots (absent: 0)
   std::vector<std::string> devices;  // "cpu", "cuda:0", ...
   std::vector<HeldTrial> running;    // trials it still holds (reconciliation)
   friend bool operator==(const Hello&, const Hello&) = default;

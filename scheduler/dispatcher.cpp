@@ -43,11 +43,14 @@ struct Worker {
   std::string instance;
   std::string routing;   // current ROUTER routing id
   int slots = 1;
+  int prefetch = 0;  // trials it holds queued beyond its slots, so short trials need no round trip
   std::vector<std::string> devices;
-  std::set<int64_t> trials;  // assigned, no RESULT yet (the slot is busy)
+  std::set<int64_t> trials;  // assigned, no RESULT yet (running or queued at the worker)
   Clock::time_point last_seen;
 
-  [[nodiscard]] int free_slots() const { return std::max(0, slots - static_cast<int>(trials.size())); }
+  [[nodiscard]] int free_slots() const {
+    return std::max(0, slots + prefetch - static_cast<int>(trials.size()));
+  }
 };
 
 struct Outgoing {
@@ -284,6 +287,7 @@ struct Dispatcher::Impl {
     w.routing = routing;
     by_routing[routing] = h.instance;
     w.slots = h.slots;
+    w.prefetch = h.prefetch;
     w.devices = h.devices;
     w.last_seen = Clock::now();
     ++st.workers_joined;

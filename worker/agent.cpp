@@ -96,6 +96,7 @@ struct Run {
   std::optional<proto::Report> pending_report;  // sent, no DECISION yet
   std::optional<Verdict> decision;              // delivered, not yet taken by the trial thread
   std::optional<proto::Result> result;          // the trial ended; not acknowledged yet
+  bool started = false;                         // has a slot and a thread (else queued: prefetch)
   bool finished = false;                        // the trial thread is done with the run
   bool discard = false;                         // revoked or shutting down: never report again
   int64_t last_step = 0;
@@ -231,7 +232,38 @@ struct Agent::Impl {
   void stop_run_locked(Run& run) {
     run.stop.store(true);
     run.discard = true;
+    if (!run.started) run.finished = true;  // queued: nothing runs it, flush_runs drops it
     run.cv.notify_all();
+  }
+
+  // Gives run a free slot and its thread. Caller holds mu.
+  void start_locked(Run& run, int slot) {
+    run.slot = slot;
+    run.started = true;
+    ++summary.trials_started;
+    spdlog::debug("trial {} started on slot {}", run.assign.number, slot);
+    run.thread = std::thread([this, r = &run] { execute(*r); });
+  }
+
+  // The lowest slot no started, unfinished run holds; opt.slots when all are busy. Caller holds mu.
+  int free_slot_locked() const {
+    std::set<int> used;
+    for (const auto& [n, run] : runs) {
+      if (run->started && !run->finished) used.insert(run->slot);
+    }
+    int slot = 0;
+    while (used.count(slot)) ++slot;
+    return slot;
+  }
+
+  // Queued (prefetched) trials take the slots that finished trials left, oldest trial first.
+  void start_queued_locked() {
+    for (auto& [n, run] : runs) {
+      if (run->started || run->finished) continue;
+      const int slot = free_slot_locked();
+      if (slot >= opt.slots) return;
+      start_locked(*run, slot);
+    }
   }
 
   // ---- socket ---------------------------------------------------------------------------------
@@ -287,6 +319,7 @@ struct Agent::Impl {
     h.name = name;
     h.instance = instance;
     h.slots = opt.slots;
+    h.prefetch = opt.prefetch;
     if (opt.gpus.empty()) {
       h.devices = {"cpu"};
     } else {
@@ -386,24 +419,20 @@ struct Agent::Impl {
     if (state != State::kReady || ending) return;  // the scheduler re-queues what we do not run
     std::lock_guard lock(mu);
     if (runs.count(a.number)) return;  // a duplicate
-    std::set<int> used;
-    for (const auto& [n, run] : runs) {
-      if (!run->finished) used.insert(run->slot);
-    }
-    int slot = 0;
-    while (used.count(slot)) ++slot;
-    if (slot >= opt.slots) {
-      spdlog::warn("trial {} assigned with all {} slots busy: running it anyway", a.number, opt.slots);
-    }
+    const int slot = free_slot_locked();
     auto run = std::make_unique<Run>();
     run->assign = a;
-    run->slot = slot;
     run->last_step = a.start_step;
-    Run* raw = run.get();
+    Run& raw = *run;
     runs.emplace(a.number, std::move(run));
-    ++summary.trials_started;
-    spdlog::debug("trial {} started on slot {}", a.number, slot);
-    raw->thread = std::thread([this, raw] { execute(*raw); });
+    if (slot < opt.slots) {
+      start_locked(raw, slot);
+    } else if (opt.prefetch > 0) {
+      spdlog::debug("trial {} queued until a slot frees", a.number);
+    } else {
+      spdlog::warn("trial {} assigned with all {} slots busy: running it anyway", a.number, opt.slots);
+      start_locked(raw, slot);
+    }
   }
 
   void on_decision(const proto::Decision& d) {
@@ -497,6 +526,10 @@ struct Agent::Impl {
     for (auto& m : out) send(m);
     for (auto& r : done) {
       if (r->thread.joinable()) r->thread.join();
+    }
+    if (state == State::kReady && !ending) {
+      std::lock_guard lock(mu);
+      start_queued_locked();
     }
   }
 
@@ -642,6 +675,7 @@ Agent::Agent(AgentOptions options) : impl_(std::make_unique<Impl>(std::move(opti
   auto& o = impl_->opt;
   if (o.connect.empty()) throw ConfigError("--connect", "no scheduler endpoint given (or HYPERTUNE_SCHEDULER)");
   if (o.slots < 1) throw ConfigError("--slots", "must be at least 1, got " + std::to_string(o.slots));
+  if (o.prefetch < 0) throw ConfigError("--prefetch", "must be at least 0, got " + std::to_string(o.prefetch));
   if (!o.make_runner) throw ConfigError("", "an Agent needs a runner factory");
   if (o.reconnect_min.count() <= 0 || o.reconnect_min > o.reconnect_max) {
     throw ConfigError("--reconnect-min", "must be positive and at most the maximum (" +

@@ -57,6 +57,11 @@ struct AgentOptions {
   std::string connect;                      // "tcp://host:5555"
   std::string name;                         // empty: "<hostname>:<pid>"
   int slots = 1;                            // trials run at once
+  // Trials held queued beyond `slots`: the next one starts the moment a slot frees, while the
+  // finished one's RESULT and the next ASSIGN cross the network. For trials of a few
+  // milliseconds, where the round trip is most of the cost. A queued trial is RUNNING for the
+  // scheduler (its lease covers it) and was sampled before the trials ahead of it ended.
+  int prefetch = 0;
   std::vector<int> gpus;                    // CUDA devices; slot i gets gpus[i % size]
   std::optional<CurveClientOptions> curve;
   // Used until the scheduler's WELCOME sets them (and as the HELLO timeout).
@@ -84,8 +89,8 @@ struct AgentSummary {
 
 class Agent {
  public:
-  // Throws hypertune::ConfigError for unusable options (no endpoint, slots < 1, no factory,
-  // reconnect_min > reconnect_max).
+  // Throws hypertune::ConfigError for unusable options (no endpoint, slots < 1, prefetch < 0,
+  // no factory, reconnect_min > reconnect_max).
   explicit Agent(AgentOptions options);
   ~Agent();
   Agent(const Agent&) = delete;

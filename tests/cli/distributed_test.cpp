@@ -527,6 +527,29 @@ TEST_CASE("with --stay the scheduler outlives its sweep and sends late workers h
   check_complete_once(load(db), 10);
 }
 
+TEST_CASE("a worker with prefetch runs its queued trials one at a time per slot", "[cli][distributed]") {
+  test::TempDir dir("distprefetch");
+  // Each trial holds a lock directory while it runs: two trials of this one-slot worker running
+  // at once would find it taken and fail.
+  const auto cfg = write(dir, "locked.yaml", R"(
+name: prefetch-dist
+seed: 3
+max_trials: 40
+space:
+  x: {type: float, low: 0, high: 1}
+sampler: random
+trial:
+  command: ["/bin/sh", "-c", "mkdir slot.lock || exit 7; sleep 0.02; rmdir slot.lock; echo '@hypertune {{\"value\": {x}}}'"]
+)");
+  const auto db = dir.file("s.db");
+  SchedulerProcess sched(dir, cfg, db, "tcp://127.0.0.1:*", "sched", {"--stay"});
+  CHECK(start_worker(dir, sched.endpoint, "q", {"--slots", "1", "--prefetch", "3"})->wait().exit_code == 0);
+  sched.process->signal(SIGTERM);
+  INFO(read_file(sched.log));
+  CHECK(sched.process->wait().exit_code == 0);
+  check_complete_once(load(db), 40);
+}
+
 TEST_CASE("a local cluster spawns worker processes and reaps them all", "[cli][distributed][local_cluster]") {
   test::TempDir dir("distlocal");
   const auto cfg = write(dir, "branin.yaml", std::string(kBraninConfig).replace(std::string(kBraninConfig).find("200"), 3, "60"));

@@ -4,6 +4,10 @@
 
 #include <array>
 #include <limits>
+#include <optional>
+#include <vector>
+
+#include <msgpack.hpp>
 #include <string>
 
 #include "search/rng.h"
@@ -52,6 +56,7 @@ TEST_CASE("every message survives an encode/decode round trip", "[protocol]") {
   h.name = "gpu-node-3";
   h.instance = "a1b2c3d4";
   h.slots = 4;
+  h.prefetch = 2;
   h.devices = {"cuda:0", "cuda:1"};
   h.running = {{12, 5}, {40, 0}};
   CHECK(round_trip(h) == h);
@@ -277,4 +282,37 @@ TEST_CASE("unknown body fields are ignored for forward compatibility", "[protoco
   INFO((d.error ? d.error->detail : std::string()));
   REQUIRE(d.ok());
   CHECK(std::holds_alternative<Heartbeat>(*d.message));
+}
+
+TEST_CASE("HELLO's prefetch is optional, defaults to 0 and is range-checked", "[protocol]") {
+  // A HELLO as a worker that predates the field writes it: the envelope with a body of 5 keys.
+  auto frame_with = [](std::optional<int64_t> prefetch) {
+    msgpack::sbuffer buf;
+    msgpack::packer<msgpack::sbuffer> pk(buf);
+    pk.pack_array(4);
+    pk.pack(std::string("hypertune"));
+    pk.pack(kVersion);
+    pk.pack(static_cast<int>(Command::kHello));
+    pk.pack_map(prefetch ? 6 : 5);
+    pk.pack(std::string("name")), pk.pack(std::string("old"));
+    pk.pack(std::string("instance")), pk.pack(std::string("i1"));
+    pk.pack(std::string("slots")), pk.pack(2);
+    pk.pack(std::string("devices")), pk.pack(std::vector<std::string>{"cpu"});
+    pk.pack(std::string("running")), pk.pack_array(0);
+    if (prefetch) pk.pack(std::string("prefetch")), pk.pack(*prefetch);
+    return std::string(buf.data(), buf.size());
+  };
+  const Decoded old = decode(frame_with(std::nullopt));
+  INFO((old.error ? old.error->detail : std::string()));
+  REQUIRE(old.ok());
+  CHECK(std::get<Hello>(*old.message).prefetch == 0);
+  CHECK(std::get<Hello>(*old.message).slots == 2);
+
+  const Decoded three = decode(frame_with(3));
+  REQUIRE(three.ok());
+  CHECK(std::get<Hello>(*three.message).prefetch == 3);
+
+  const Decoded negative = decode(frame_with(-1));
+  REQUIRE_FALSE(negative.ok());
+  CHECK(negative.error->detail.find("prefetch") != std::string::npos);
 }

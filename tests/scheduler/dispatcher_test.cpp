@@ -165,11 +165,12 @@ class RawWorker {
     return std::get<T>(*m);
   }
 
-  proto::Welcome hello(int slots, std::vector<proto::HeldTrial> running = {}) {
+  proto::Welcome hello(int slots, std::vector<proto::HeldTrial> running = {}, int prefetch = 0) {
     proto::Hello h;
     h.name = name_;
     h.instance = instance_;
     h.slots = slots;
+    h.prefetch = prefetch;
     h.devices = {"cpu"};
     h.running = std::move(running);
     send(h);
@@ -273,6 +274,31 @@ TEST_CASE("a worker gets one trial per free slot and its results are stored", "[
     CHECK(t.worker == "alpha");
     REQUIRE(t.trial.value);
   }
+}
+
+TEST_CASE("a worker with prefetch holds that many trials beyond its slots", "[dispatcher]") {
+  Budget b;
+  b.max_trials = 6;
+  Sweep sweep(b);
+  RawWorker w(sweep.endpoint(), "queued");
+  (void)w.hello(1, {}, 2);
+  // One slot plus two queued: three trials at once, then one more per result.
+  std::vector<proto::Assign> held = {w.expect<proto::Assign>(), w.expect<proto::Assign>(),
+                                     w.expect<proto::Assign>()};
+  CHECK_FALSE(w.next(300ms).has_value());
+  int done = 0;
+  while (!held.empty()) {
+    const proto::Assign a = held.front();
+    held.erase(held.begin());
+    w.complete(a.number, branin_of(a.params));
+    CHECK(w.expect<proto::ResultAck>().number == a.number);
+    ++done;
+    if (done + static_cast<int>(held.size()) < 6) held.push_back(w.expect<proto::Assign>());
+  }
+  CHECK(done == 6);
+  CHECK_FALSE(w.expect<proto::Disconnect>().reconnect);
+  CHECK(sweep.join() == Dispatcher::Ending::kDone);
+  for (const auto& t : sweep.trials()) CHECK(t.trial.state == TrialState::kComplete);
 }
 
 TEST_CASE("resent reports and results are harmless; unknown trials are answered, not fatal",
