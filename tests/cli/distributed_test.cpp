@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include <nlohmann/json.hpp>
+#include <yaml-cpp/yaml.h>
 #include <zmq.hpp>
 
 #include "cli/local_cluster.h"
@@ -712,4 +713,140 @@ TEST_CASE("the Slurm scripts run a sweep: scheduler job plus a worker job array"
   struct stat st {};
   REQUIRE(::stat(dir.file("run/keys/worker.key").c_str(), &st) == 0);
   CHECK((st.st_mode & 0077) == 0);
+}
+
+namespace {
+
+// The documents of a multi-document manifest, by kind and metadata.name.
+YAML::Node manifest(const std::string& file, const std::string& kind, const std::string& name) {
+  for (const auto& doc : YAML::LoadAllFromFile(std::string(HYPERTUNE_SOURCE_DIR) + "/scripts/k8s/" + file)) {
+    if (doc["kind"].as<std::string>() == kind && doc["metadata"]["name"].as<std::string>() == name) return doc;
+  }
+  FAIL("no " << kind << " '" << name << "' in scripts/k8s/" << file);
+  return {};
+}
+
+// What the kubelet would put in the container's environment: plain values, keys of the Secret
+// (whose name must match), and the pod name for fieldRef metadata.name.
+std::vector<std::string> pod_env(const YAML::Node& container, const YAML::Node& secret, const std::string& pod) {
+  std::vector<std::string> env;
+  for (const auto& e : container["env"]) {
+    const auto name = e["name"].as<std::string>();
+    if (e["value"]) {
+      env.push_back(name + "=" + e["value"].as<std::string>());
+      continue;
+    }
+    const YAML::Node from = e["valueFrom"];
+    REQUIRE(from);
+    if (from["secretKeyRef"]) {
+      CHECK(from["secretKeyRef"]["name"].as<std::string>() == secret["metadata"]["name"].as<std::string>());
+      const auto key = from["secretKeyRef"]["key"].as<std::string>();
+      INFO("secret key " << key);
+      REQUIRE(secret["stringData"][key]);
+      env.push_back(name + "=" + secret["stringData"][key].as<std::string>());
+    } else {
+      REQUIRE(from["fieldRef"]["fieldPath"].as<std::string>() == "metadata.name");
+      env.push_back(name + "=" + pod);
+    }
+  }
+  return env;
+}
+
+// Container args with each volume's mount path replaced by the directory standing in for it.
+std::vector<std::string> pod_args(const YAML::Node& container, const std::map<std::string, std::string>& mounts) {
+  std::vector<std::string> args;
+  for (const auto& a : container["args"]) {
+    std::string arg = a.as<std::string>();
+    for (const auto& [path, dir] : mounts) {
+      if (arg.rfind(path + "/", 0) == 0) arg = dir + arg.substr(path.size());
+    }
+    args.push_back(arg);
+  }
+  return args;
+}
+
+}  // namespace
+
+TEST_CASE("the Kubernetes manifests run a sweep as their pods would", "[cli][distributed][k8s]") {
+  // No cluster here: the test runs exactly the containers' args and environment from the
+  // manifests (secrets from secret.sh, volumes as directories, the Service name resolved to the
+  // scheduler's address) and checks that the names and ports that tie them together agree.
+  test::TempDir dir("distk8s");
+  const auto secret_out = run_process({"/usr/bin/env", "HYPERTUNE=" + kBin, "bash",
+                                       std::string(HYPERTUNE_SOURCE_DIR) + "/scripts/k8s/secret.sh", "--print"});
+  INFO(secret_out.out);
+  REQUIRE(secret_out.exit_code == 0);
+  const YAML::Node secret = YAML::Load(secret_out.out);
+  REQUIRE(secret["kind"].as<std::string>() == "Secret");
+
+  const YAML::Node deployment = manifest("scheduler.yaml", "Deployment", "hypertune-scheduler");
+  const YAML::Node service = manifest("scheduler.yaml", "Service", "hypertune-scheduler");
+  const YAML::Node job = manifest("workers.yaml", "Job", "hypertune-workers");
+  const YAML::Node sched_c = deployment["spec"]["template"]["spec"]["containers"][0];
+  const YAML::Node worker_c = job["spec"]["template"]["spec"]["containers"][0];
+
+  // The Service selects the scheduler's pods and reaches its zmq port, which the scheduler binds.
+  for (const auto& kv : service["spec"]["selector"]) {
+    CHECK(deployment["spec"]["template"]["metadata"]["labels"][kv.first.as<std::string>()].as<std::string>() ==
+          kv.second.as<std::string>());
+  }
+  const YAML::Node svc_port = service["spec"]["ports"][0];
+  CHECK(svc_port["targetPort"].as<std::string>() == sched_c["ports"][0]["name"].as<std::string>());
+  const int container_port = sched_c["ports"][0]["containerPort"].as<int>();
+  const std::string service_address =
+      "tcp://" + service["metadata"]["name"].as<std::string>() + ":" + std::to_string(svc_port["port"].as<int>());
+
+  // Volumes: /config holds the sweep (the ConfigMap), /data the storage (the claim).
+  fs::create_directories(dir.path() / "config");
+  fs::create_directories(dir.path() / "data");
+  write(dir, "config/sweep.yaml", std::string(kBraninConfig).replace(std::string(kBraninConfig).find("200"), 3, "30"));
+  const std::map<std::string, std::string> mounts = {{"/config", dir.file("config")}, {"/data", dir.file("data")}};
+
+  std::vector<std::string> sched_args = pod_args(sched_c, mounts);
+  // The pod binds every interface on the container port; here the OS picks a loopback port.
+  const auto bind = std::find(sched_args.begin(), sched_args.end(), "--bind");
+  REQUIRE(bind + 1 < sched_args.end());
+  CHECK(*(bind + 1) == "tcp://*:" + std::to_string(container_port));
+  *(bind + 1) = "tcp://127.0.0.1:*";
+  const std::string ep_file = dir.file("endpoint");
+  std::vector<std::string> sched_argv = {"/usr/bin/env"};
+  sched_argv = concat(sched_argv, pod_env(sched_c, secret, "hypertune-scheduler-0"));
+  sched_argv.push_back(kBin);
+  sched_argv = concat(sched_argv, sched_args);
+  sched_argv = concat(sched_argv, {"--endpoint-file", ep_file});
+  sched_argv = concat(sched_argv, kSchedulerTiming);
+  Process sched(sched_argv, dir.file("scheduler.log"));
+  REQUIRE(wait_until([&] { return fs::exists(ep_file) && !read_file(ep_file).empty(); }, 10s));
+  std::string endpoint = read_file(ep_file);
+  while (!endpoint.empty() && (endpoint.back() == '\n' || endpoint.back() == '\r')) endpoint.pop_back();
+
+  const int pods = job["spec"]["parallelism"].as<int>();
+  CHECK(job["spec"]["completions"].as<int>() == pods);
+  std::vector<std::unique_ptr<Process>> workers;
+  for (int i = 0; i < pods; ++i) {
+    std::vector<std::string> env = pod_env(worker_c, secret, "hypertune-workers-" + std::to_string(i));
+    for (auto& e : env) {
+      if (e.rfind("HYPERTUNE_SCHEDULER=", 0) == 0) {
+        CHECK(e == "HYPERTUNE_SCHEDULER=" + service_address);  // the workers find the Service
+        e = "HYPERTUNE_SCHEDULER=" + endpoint;
+      }
+    }
+    std::vector<std::string> argv = {"/usr/bin/env"};
+    argv = concat(argv, env);
+    argv.push_back(kBin);
+    argv = concat(argv, pod_args(worker_c, mounts));
+    argv = concat(argv, kWorkerTiming);
+    workers.push_back(std::make_unique<Process>(argv, dir.file("worker-" + std::to_string(i) + ".log")));
+  }
+  // A Job completes when every pod exits 0: each worker leaves when the sweep is over.
+  for (int i = 0; i < pods; ++i) {
+    INFO(read_file(dir.file("worker-" + std::to_string(i) + ".log")));
+    CHECK(workers[static_cast<size_t>(i)]->wait().exit_code == 0);
+  }
+  check_complete_once(load(dir.file("data/sweep.db")), 30);
+  // --stay keeps the Deployment's pod up after the sweep; the kubelet's SIGTERM ends it cleanly.
+  sched.signal(SIGTERM);
+  INFO(read_file(dir.file("scheduler.log")));
+  CHECK(sched.wait().exit_code == 0);
+  CHECK(read_file(dir.file("scheduler.log")).find("hypertune-workers-0") != std::string::npos);
 }
