@@ -2,12 +2,15 @@
 // Dispatcher, with SQLite durability on, for 1, 8 and 64 workers.
 //
 //   hypertune_dispatch_bench [--trials N] [--workers 1,8,64] [--durability normal|full]
-//                            [--kind raw|agent|both]
+//                            [--kind raw|agent|both] [--trial-ms MS] [--json]
 //
 // raw:   the workers are DEALER sockets driven by one thread of this process: each answers an
 //        ASSIGN with its RESULT at once (the scheduler's cost alone).
 // agent: the workers are real worker::Agent objects (I/O thread, trial thread per trial) running
 //        a runner that completes at once (the whole stack but process boundaries).
+// --trial-ms MS: each agent trial sleeps MS milliseconds before it completes (a simulated cluster:
+//        64 agents with 20 ms trials run 64 trials at once; utilisation = busy time / (workers x
+//        wall time)). --json prints one JSON object per run instead of the table.
 // Every trial goes through Study::ask -> ASSIGN -> RESULT -> Study::finish -> RESULT_ACK, and is
 // durable in the SQLite file before it is acknowledged.
 
@@ -21,6 +24,7 @@
 #include <thread>
 #include <vector>
 
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <zmq.hpp>
 
@@ -53,9 +57,14 @@ search::SearchSpace bench_space() {
 
 class InstantRunner final : public worker::TrialRunner {
  public:
+  explicit InstantRunner(int sleep_ms) : sleep_ms_(sleep_ms) {}
   worker::TrialOutcome run(const worker::TrialSpec& spec, worker::TrialContext&) override {
+    if (sleep_ms_ > 0) std::this_thread::sleep_for(std::chrono::milliseconds(sleep_ms_));
     return worker::TrialOutcome::complete({{"value", spec.params.at("x1").get<double>()}}, 1);
   }
+
+ private:
+  int sleep_ms_;
 };
 
 // Raw workers: DEALER sockets served by one thread, answering every ASSIGN at once.
@@ -104,7 +113,7 @@ void raw_workers(const std::string& endpoint, int count, std::atomic<bool>& stop
   }
 }
 
-Result run_once(int64_t trials, int workers, scheduler::Durability durability, bool agents) {
+Result run_once(int64_t trials, int workers, scheduler::Durability durability, bool agents, int trial_ms) {
   const auto dir = std::filesystem::temp_directory_path() /
                    ("hypertune-dispatch-bench-" + std::to_string(::getpid()) + "-" + std::to_string(workers));
   std::filesystem::remove_all(dir);
@@ -140,7 +149,7 @@ Result run_once(int64_t trials, int workers, scheduler::Durability durability, b
         worker::AgentOptions ao;
         ao.connect = endpoint;
         ao.name = "agent-" + std::to_string(i);
-        ao.make_runner = [](const nlohmann::json&) { return std::make_unique<InstantRunner>(); };
+        ao.make_runner = [trial_ms](const nlohmann::json&) { return std::make_unique<InstantRunner>(trial_ms); };
         agent_list.push_back(std::make_unique<worker::Agent>(std::move(ao)));
       }
       for (auto& a : agent_list) threads.emplace_back([&a] { (void)a->run(); });
@@ -175,6 +184,8 @@ int main(int argc, char** argv) {
   std::vector<int> worker_counts = {1, 8, 64};
   auto durability = scheduler::Durability::kNormal;
   std::string kind = "both";
+  int trial_ms = 0;
+  bool json = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     const bool has_value = i + 1 < argc;
@@ -187,24 +198,48 @@ int main(int argc, char** argv) {
       durability = d == "full" ? scheduler::Durability::kFull : scheduler::Durability::kNormal;
     } else if (a == "--kind" && has_value) {
       kind = argv[++i];
+    } else if (a == "--trial-ms" && has_value) {
+      trial_ms = std::stoi(argv[++i]);
+    } else if (a == "--json") {
+      json = true;
     } else {
       std::fprintf(stderr,
-                   "usage: %s [--trials N] [--workers 1,8,64] [--durability normal|full] [--kind raw|agent|both]\n",
+                   "usage: %s [--trials N] [--workers 1,8,64] [--durability normal|full] [--kind raw|agent|both] "
+                   "[--trial-ms MS] [--json]\n",
                    argv[0]);
       return 2;
     }
   }
+  // Log lines go to stderr, so that stdout holds only the results.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("dispatch_bench"));
   spdlog::set_level(spdlog::level::warn);
-  std::printf("zero-work trials, SQLite %s, %lld trials per run\n",
-              durability == scheduler::Durability::kFull ? "synchronous=FULL" : "WAL synchronous=NORMAL",
-              static_cast<long long>(trials));
-  std::printf("%-6s %8s %10s %12s %10s\n", "kind", "workers", "seconds", "trials/s", "commits");
+  const char* durability_name = durability == scheduler::Durability::kFull ? "full" : "normal";
+  if (!json) {
+    std::printf("%s trials, SQLite %s, %lld trials per run\n", trial_ms > 0 ? "sleeping" : "zero-work",
+                durability == scheduler::Durability::kFull ? "synchronous=FULL" : "WAL synchronous=NORMAL",
+                static_cast<long long>(trials));
+    std::printf("%-6s %8s %10s %12s %10s\n", "kind", "workers", "seconds", "trials/s", "commits");
+  }
   for (const std::string k : {"raw", "agent"}) {
     if (kind != "both" && kind != k) continue;
     for (int w : worker_counts) {
-      const Result r = run_once(trials, w, durability, k == "agent");
-      std::printf("%-6s %8d %10.3f %12.0f %10llu\n", k.c_str(), w, r.seconds,
-                  static_cast<double>(r.trials) / r.seconds, static_cast<unsigned long long>(r.commits));
+      const Result r = run_once(trials, w, durability, k == "agent", trial_ms);
+      const double rate = static_cast<double>(r.trials) / r.seconds;
+      if (json) {
+        // utilisation: the share of worker time spent inside trials (agents with --trial-ms only).
+        const double busy = k == "agent" && trial_ms > 0
+                                ? static_cast<double>(r.trials) * trial_ms / 1e3 / (w * r.seconds)
+                                : 0.0;
+        std::printf(
+            "{\"kind\": \"%s\", \"workers\": %d, \"durability\": \"%s\", \"trial_ms\": %d, "
+            "\"trials\": %lld, \"seconds\": %.6f, \"trials_per_s\": %.3f, \"commits\": %llu, "
+            "\"utilisation\": %.6f}\n",
+            k.c_str(), w, durability_name, k == "agent" ? trial_ms : 0, static_cast<long long>(r.trials),
+            r.seconds, rate, static_cast<unsigned long long>(r.commits), busy);
+      } else {
+        std::printf("%-6s %8d %10.3f %12.0f %10llu\n", k.c_str(), w, r.seconds, rate,
+                    static_cast<unsigned long long>(r.commits));
+      }
       std::fflush(stdout);
       if (r.trials != trials) {
         std::fprintf(stderr, "error: %lld of %lld trials completed\n", static_cast<long long>(r.trials),

@@ -5,8 +5,9 @@
 // Optuna 3.1 and scripts/bench/sampler.sh puts both side by side. The 7-parameter timing space,
 // the mixed conditional problem and the box problems are defined identically on both sides.
 //
-//   hypertune_sampler_bench [--quick] [--timing | --quality] [--sizes 100,1000,10000]
-//                           [--modes univariate,multivariate] [--seeds N] [--budgets 50,100,200]
+//   hypertune_sampler_bench [--quick] [--timing | --quality] [--sizes 100,1000,10000] [--asks N]
+//                           [--modes univariate,multivariate] [--seeds N] [--seed-start S]
+//                           [--budgets 50,100,200]
 
 #include <algorithm>
 #include <chrono>
@@ -172,43 +173,69 @@ void run_study(Sampler& sampler, const Problem& pb, int trials, uint64_t seed, F
   }
 }
 
-void timing(const std::vector<int>& sizes, const std::vector<std::string>& modes) {
-  const Problem pb = timing_problem();
-  for (const std::string& mode_name : modes) {
-    const char* mode = mode_name.c_str();
-    for (int n : sizes) {
-      auto sampler = make("tpe-" + mode_name, pb.space);
-      const int tail_from = n - std::max(1, n / 10);
-      Clock tail{};
-      double best = INFINITY;
-      const Clock start = Clock::now();
-      run_study(*sampler, pb, n, 1, [&](int t, double b) {
-        if (t + 1 == tail_from) tail = Clock::now();
-        best = b;
-      });
-      const Clock end = Clock::now();
-      if (tail_from == 0) tail = start;
-      const double tail_n = n - tail_from;
-      std::printf(
-          "{\"kind\": \"timing\", \"impl\": \"hypertune\", \"sampler\": \"tpe\", \"mode\": \"%s\", "
-          "\"n_trials\": %d, \"seconds\": %.6f, \"cpu_seconds\": %.6f, \"ms_per_trial\": %.6f, "
-          "\"cpu_ms_per_trial\": %.6f, \"ms_per_trial_last10pct\": %.6f, "
-          "\"cpu_ms_per_trial_last10pct\": %.6f, \"best\": %.10g}\n",
-          mode, n, end.wall - start.wall, end.cpu - start.cpu, 1e3 * (end.wall - start.wall) / n,
-          1e3 * (end.cpu - start.cpu) / n, 1e3 * (end.wall - tail.wall) / tail_n,
-          1e3 * (end.cpu - tail.cpu) / tail_n, best);
-      std::fflush(stdout);
-    }
-  }
-}
-
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   const size_t n = v.size();
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-void quality(const std::vector<int>& budgets, int seeds) {
+// Cost of one ask+tell AT a study size: the TPE sampler first observes n finished trials (random
+// points of the space with their objective values, seed 1), then the next `asks` trials are asked,
+// evaluated and told one by one, each timed. scripts/bench/optuna_sampler.py does the same with
+// Optuna (a study filled with `add_trials`), so both sides are timed at the same history size
+// without running whole 10,000-trial studies.
+void timing(const std::vector<int>& sizes, const std::vector<std::string>& modes, int asks) {
+  const Problem pb = timing_problem();
+  for (const std::string& mode_name : modes) {
+    for (int n : sizes) {
+      auto sampler = make("tpe-" + mode_name, pb.space);
+      auto filler = make("random", pb.space);
+      const Clock fill_start = Clock::now();
+      for (int t = 0; t < n; ++t) {
+        SampleRequest req;
+        req.trial_number = t;
+        req.seed = derive_seed(1, static_cast<uint64_t>(t));
+        FrozenTrial trial;
+        trial.number = t;
+        trial.params = filler->sample(req);
+        trial.value = pb.objective(pb.space, trial.params);
+        trial.state = TrialState::kComplete;
+        sampler->observe(trial);
+      }
+      const Clock fill_end = Clock::now();
+      std::vector<double> wall_ms, cpu_ms;
+      for (int k = 0; k < asks; ++k) {
+        const int t = n + k;
+        const Clock a = Clock::now();
+        SampleRequest req;
+        req.trial_number = t;
+        req.seed = derive_seed(2, static_cast<uint64_t>(t));
+        FrozenTrial trial;
+        trial.number = t;
+        trial.params = sampler->sample(req);
+        trial.value = pb.objective(pb.space, trial.params);
+        trial.state = TrialState::kComplete;
+        sampler->observe(trial);
+        const Clock b = Clock::now();
+        wall_ms.push_back(1e3 * (b.wall - a.wall));
+        cpu_ms.push_back(1e3 * (b.cpu - a.cpu));
+      }
+      double wall_sum = 0, cpu_sum = 0;
+      for (size_t k = 0; k < wall_ms.size(); ++k) wall_sum += wall_ms[k], cpu_sum += cpu_ms[k];
+      std::printf(
+          "{\"kind\": \"timing_at_size\", \"impl\": \"hypertune\", \"sampler\": \"tpe\", "
+          "\"mode\": \"%s\", \"n_trials\": %d, \"asks\": %d, \"fill_seconds\": %.6f, "
+          "\"ms_per_trial\": %.6f, \"cpu_ms_per_trial\": %.6f, \"median_ms_per_ask\": %.6f}\n",
+          mode_name.c_str(), n, asks, fill_end.wall - fill_start.wall, wall_sum / asks,
+          cpu_sum / asks, median(wall_ms));
+      std::fflush(stdout);
+    }
+  }
+}
+
+// Best value after each budget, one JSON line per (problem, sampler, seed, budget); the script
+// computes medians and quartiles. Seeds seed_start .. seed_start + seeds - 1.
+void quality(const std::vector<int>& budgets, int seed_start, int seeds) {
   std::vector<Problem> problems;
   problems.push_back(box_problem("branin", "branin", 2));
   problems.push_back(box_problem("hartmann6", "hartmann6", 6));
@@ -218,22 +245,16 @@ void quality(const std::vector<int>& budgets, int seeds) {
   const int top = *std::max_element(budgets.begin(), budgets.end());
   for (const auto& pb : problems) {
     for (const char* name : {"tpe-univariate", "tpe-multivariate", "random"}) {
-      std::map<int, std::vector<double>> best_at;
-      for (int seed = 0; seed < seeds; ++seed) {
+      for (int seed = seed_start; seed < seed_start + seeds; ++seed) {
         auto sampler = make(name, pb.space);
         run_study(*sampler, pb, top, static_cast<uint64_t>(seed), [&](int t, double best) {
-          if (std::find(budgets.begin(), budgets.end(), t + 1) != budgets.end()) {
-            best_at[t + 1].push_back(best);
-          }
+          if (std::find(budgets.begin(), budgets.end(), t + 1) == budgets.end()) return;
+          std::printf(
+              "{\"kind\": \"quality\", \"impl\": \"hypertune\", \"sampler\": \"%s\", "
+              "\"problem\": \"%s\", \"seed\": %d, \"budget\": %d, \"best\": %.10g, "
+              "\"regret\": %.10g}\n",
+              name, pb.name.c_str(), seed, t + 1, best, best - pb.optimum);
         });
-      }
-      for (int b : budgets) {
-        const double med = median(best_at[b]);
-        std::printf(
-            "{\"kind\": \"quality\", \"impl\": \"hypertune\", \"sampler\": \"%s\", \"problem\": "
-            "\"%s\", \"budget\": %d, \"seeds\": %d, \"median_best\": %.10g, \"median_regret\": "
-            "%.10g}\n",
-            name, pb.name.c_str(), b, seeds, med, med - pb.optimum);
         std::fflush(stdout);
       }
     }
@@ -258,8 +279,8 @@ std::optional<std::vector<int>> int_list(std::string_view text) {
 int usage(const char* why) {
   std::fprintf(stderr,
                "sampler_bench: %s\nusage: hypertune_sampler_bench [--quick] [--timing | --quality] "
-               "[--sizes 100,1000,10000] [--modes univariate,multivariate] [--seeds N] "
-               "[--budgets 50,100,200]\n",
+               "[--sizes 100,1000,10000] [--asks N] [--modes univariate,multivariate] "
+               "[--seeds N] [--seed-start S] [--budgets 50,100,200]\n",
                why);
   return 2;
 }
@@ -269,13 +290,25 @@ int usage(const char* why) {
 int main(int argc, char** argv) {
   bool quick = false, only_timing = false, only_quality = false;
   std::optional<std::vector<int>> sizes, budgets;
-  std::optional<int> seeds;
+  std::optional<int> seeds, asks;
+  int seed_start = 0;
   std::vector<std::string> modes = {"univariate", "multivariate"};
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
     auto next = [&]() -> std::optional<std::string_view> {
       if (i + 1 >= argc) return std::nullopt;
       return std::string_view(argv[++i]);
+    };
+    auto one_int = [&](std::optional<int>& into, bool allow_zero) -> bool {
+      const auto v = next();
+      if (v && allow_zero && *v == "0") {
+        into = 0;
+        return true;
+      }
+      const auto list = v ? int_list(*v) : std::nullopt;
+      if (!list || list->size() != 1) return false;
+      into = list->front();
+      return true;
     };
     if (arg == "--quick") {
       quick = true;
@@ -297,10 +330,13 @@ int main(int argc, char** argv) {
                   ? std::vector<std::string>{"univariate", "multivariate"}
                   : std::vector<std::string>{std::string(*v)};
     } else if (arg == "--seeds") {
-      const auto v = next();
-      const auto list = v ? int_list(*v) : std::nullopt;
-      if (!list || list->size() != 1) return usage("--seeds needs one positive integer");
-      seeds = list->front();
+      if (!one_int(seeds, false)) return usage("--seeds needs one positive integer");
+    } else if (arg == "--asks") {
+      if (!one_int(asks, false)) return usage("--asks needs one positive integer");
+    } else if (arg == "--seed-start") {
+      std::optional<int> v;
+      if (!one_int(v, true)) return usage("--seed-start needs one integer >= 0");
+      seed_start = *v;
     } else {
       return usage(("unknown argument '" + std::string(arg) + "'").c_str());
     }
@@ -308,9 +344,11 @@ int main(int argc, char** argv) {
   const bool both = !only_timing && !only_quality;
   if (only_timing || both) {
     timing(sizes.value_or(quick ? std::vector<int>{100, 1000} : std::vector<int>{100, 1000, 10000}),
-           modes);
+           modes, asks.value_or(20));
   }
-  if (only_quality || both)
-    quality(budgets.value_or(std::vector<int>{50, 100, 200}), seeds.value_or(quick ? 3 : 10));
+  if (only_quality || both) {
+    quality(budgets.value_or(std::vector<int>{50, 100, 200}), seed_start,
+            seeds.value_or(quick ? 3 : 20));
+  }
   return 0;
 }

@@ -12,6 +12,7 @@ exactly as in bench/sampler_bench.cpp.
 import argparse
 import json
 import math
+import random
 import statistics
 import sys
 import time
@@ -128,37 +129,62 @@ def emit(obj):
     print(json.dumps(obj), flush=True)
 
 
-def run_timing(sizes, modes):
+def timing_distributions():
+    from optuna.distributions import (CategoricalDistribution, FloatDistribution,
+                                      IntDistribution)
+    return {"x1": FloatDistribution(-5.0, 5.0), "x2": FloatDistribution(1e-4, 1.0, log=True),
+            "x3": FloatDistribution(0.0, 10.0), "i1": IntDistribution(0, 20),
+            "i2": IntDistribution(1, 1024, log=True), "s1": FloatDistribution(0.0, 1.0, step=0.05),
+            "c": CategoricalDistribution(["a", "b", "c"])}
+
+
+def run_timing(sizes, modes, asks):
+    """Cost of one ask+tell AT a study size: a study holding n finished trials (random points of
+    the space with their objective values, made with `create_trial` and added with
+    `study.add_trials`), then `asks` trials
+    asked, evaluated and told one by one, each timed. Running whole 10,000-trial studies would
+    take Optuna hours; this measures the per-trial cost at that size directly, as
+    bench/sampler_bench.cpp does on HyperTune's side."""
+    dists = timing_distributions()
     for mode in modes:
         for n in sizes:
-            sampler = make_sampler("tpe-multivariate" if mode == "multivariate" else "tpe-univariate", 1)
-            study = optuna.create_study(sampler=sampler)
-            tail_from = n - max(1, n // 10)
-            start, start_cpu = time.perf_counter(), time.process_time()
-            tail, tail_cpu = start, start_cpu
-            for t in range(n):
-                if t == tail_from:
-                    tail, tail_cpu = time.perf_counter(), time.process_time()
+            fill_start = time.perf_counter()
+            rng = random.Random(1)
+            frozen = []
+            for _ in range(n):
+                params = {"x1": rng.uniform(-5.0, 5.0),
+                          "x2": math.exp(rng.uniform(math.log(1e-4), 0.0)),
+                          "x3": rng.uniform(0.0, 10.0), "i1": rng.randint(0, 20),
+                          "i2": min(1024, max(1, round(math.exp(rng.uniform(0.0, math.log(1024)))))),
+                          "s1": round(0.05 * rng.randint(0, 20), 10),
+                          "c": rng.choice(["a", "b", "c"])}
+                value = timing_objective(optuna.trial.FixedTrial(params))
+                frozen.append(optuna.trial.create_trial(params=params, distributions=dists,
+                                                        value=value))
+            name = "tpe-multivariate" if mode == "multivariate" else "tpe-univariate"
+            study = optuna.create_study(sampler=make_sampler(name, 2))
+            study.add_trials(frozen)
+            fill_seconds = time.perf_counter() - fill_start
+            wall_ms, cpu_ms = [], []
+            for _ in range(asks):
+                w0, c0 = time.perf_counter(), time.process_time()
                 trial = study.ask()
                 study.tell(trial, timing_objective(trial))
-            end, end_cpu = time.perf_counter(), time.process_time()
-            tail_n = n - tail_from
-            emit({"kind": "timing", "impl": "optuna", "sampler": "tpe", "mode": mode,
-                  "n_trials": n, "seconds": end - start, "cpu_seconds": end_cpu - start_cpu,
-                  "ms_per_trial": 1e3 * (end - start) / n,
-                  "cpu_ms_per_trial": 1e3 * (end_cpu - start_cpu) / n,
-                  "ms_per_trial_last10pct": 1e3 * (end - tail) / tail_n,
-                  "cpu_ms_per_trial_last10pct": 1e3 * (end_cpu - tail_cpu) / tail_n,
-                  "best": study.best_value})
+                wall_ms.append(1e3 * (time.perf_counter() - w0))
+                cpu_ms.append(1e3 * (time.process_time() - c0))
+            emit({"kind": "timing_at_size", "impl": "optuna", "sampler": "tpe", "mode": mode,
+                  "n_trials": n, "asks": asks, "fill_seconds": fill_seconds,
+                  "ms_per_trial": sum(wall_ms) / asks, "cpu_ms_per_trial": sum(cpu_ms) / asks,
+                  "median_ms_per_ask": statistics.median(wall_ms)})
 
 
-def run_quality(samplers, problems, budgets, seeds):
+def run_quality(samplers, problems, budgets, seed_start, seeds):
+    """Best value after each budget: one line per (problem, sampler, seed, budget)."""
     top = max(budgets)
     for problem in problems:
         objective, optimum = PROBLEMS[problem]
         for name in samplers:
-            best_at = {b: [] for b in budgets}
-            for seed in range(seeds):
+            for seed in range(seed_start, seed_start + seeds):
                 study = optuna.create_study(sampler=make_sampler(name, seed))
                 best = math.inf
                 for t in range(top):
@@ -166,13 +192,10 @@ def run_quality(samplers, problems, budgets, seeds):
                     value = objective(trial)
                     study.tell(trial, value)
                     best = min(best, value)
-                    if t + 1 in best_at:
-                        best_at[t + 1].append(best)
-            for b in budgets:
-                med = statistics.median(best_at[b])
-                emit({"kind": "quality", "impl": "optuna", "sampler": name, "problem": problem,
-                      "budget": b, "seeds": seeds, "median_best": med,
-                      "median_regret": med - optimum})
+                    if t + 1 in budgets:
+                        emit({"kind": "quality", "impl": "optuna", "sampler": name,
+                              "problem": problem, "seed": seed, "budget": t + 1, "best": best,
+                              "regret": best - optimum})
 
 
 def int_list(text):
@@ -181,28 +204,35 @@ def int_list(text):
 
 def main():
     ap = argparse.ArgumentParser(description="Optuna 3.1 side of the sampler benchmark")
-    ap.add_argument("--quick", action="store_true", help="fewer sizes and seeds")
+    ap.add_argument("--quick", action="store_true", help="fewer seeds")
     ap.add_argument("--timing", action="store_true", help="only the timing part")
     ap.add_argument("--quality", action="store_true", help="only the quality part")
-    ap.add_argument("--sizes", type=int_list, default=None, help="trial counts, e.g. 100,1000")
+    ap.add_argument("--sizes", type=int_list, default=[100, 1000, 10000],
+                    help="study sizes at which ask+tell is timed, e.g. 100,1000,10000")
+    ap.add_argument("--asks", type=int, default=20, help="timed ask+tell calls per size")
     ap.add_argument("--seeds", type=int, default=None, help="seeds per quality problem")
+    ap.add_argument("--seed-start", type=int, default=0, help="first quality seed")
     ap.add_argument("--budgets", type=int_list, default=[50, 100, 200])
     ap.add_argument("--modes", default="univariate,multivariate")
     ap.add_argument("--problems", default=",".join(PROBLEMS))
     ap.add_argument("--samplers", default="tpe-univariate,tpe-multivariate,random")
     args = ap.parse_args()
     both = not args.timing and not args.quality
-    # 10,000 trials would take Optuna hours (its cost per trial grows with the history).
-    sizes = args.sizes or [100, 1000]
-    seeds = args.seeds or (3 if args.quick else 10)
+    seeds = args.seeds or (3 if args.quick else 20)
+    if args.asks < 1 or seeds < 1 or args.seed_start < 0:
+        sys.exit("--asks and --seeds take a positive integer, --seed-start one >= 0")
     if args.timing or both:
-        run_timing(sizes, args.modes.split(","))
+        run_timing(args.sizes, args.modes.split(","), args.asks)
     if args.quality or both:
         problems = args.problems.split(",")
         unknown = [p for p in problems if p not in PROBLEMS]
         if unknown:
             sys.exit("unknown problem(s) %s; known: %s" % (unknown, ", ".join(PROBLEMS)))
-        run_quality(args.samplers.split(","), problems, args.budgets, seeds)
+        samplers = args.samplers.split(",")
+        bad = [s for s in samplers if s not in ("tpe-univariate", "tpe-multivariate", "random")]
+        if bad:
+            sys.exit("unknown sampler(s) %s; known: tpe-univariate, tpe-multivariate, random" % bad)
+        run_quality(samplers, problems, set(args.budgets), args.seed_start, seeds)
 
 
 if __name__ == "__main__":

@@ -2,30 +2,57 @@
 # Epoch time of HyperTune's LibTorch pipelines against a plain PyTorch loop on Fashion-MNIST:
 # the same MLP and CNN, data, batch size and one thread each. Prints a markdown table.
 #
-#   scripts/bench/pipeline.sh [BUILD_DIR]     (default: build; needs target hypertune_pipeline_bench)
+#   scripts/bench/pipeline.sh OUT_DIR [--quick] [--build-dir DIR]
 #
+# Raw JSON lines (every measured epoch) go to OUT_DIR/pipeline.jsonl. Build dir: build/ (or
+# $HYPERTUNE_BUILD_DIR), configured with LibTorch; target hypertune_pipeline_bench is built.
 # Environment: LIMIT (training images read, default 12000), EPOCHS (per run, default 4),
 # REPEATS (runs per model, default 3), BATCH (default 128), THREADS (default 1).
+# --quick: 6000 images, 2 runs of 3 epochs (unless the environment says otherwise).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
-build=${1:-$root/build}
+build=${HYPERTUNE_BUILD_DIR:-$root/build}
+out=""
+quick=0
+usage() {
+  echo "usage: scripts/bench/pipeline.sh OUT_DIR [--quick] [--build-dir DIR]" >&2
+  exit 2
+}
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --quick) quick=1 ;;
+    --build-dir) [[ $# -ge 2 ]] || usage; build=$2; shift ;;
+    -*) echo "pipeline.sh: unknown option '$1'" >&2; usage ;;
+    *) [[ -z $out ]] || usage; out=$1 ;;
+  esac
+  shift
+done
+[[ -n $out ]] || usage
 bench=$build/bench/hypertune_pipeline_bench
 python=/usr/bin/python3
-limit=${LIMIT:-12000}
-epochs=${EPOCHS:-4}
-repeats=${REPEATS:-3}
+if [[ $quick == 1 ]]; then
+  limit=${LIMIT:-6000} epochs=${EPOCHS:-3} repeats=${REPEATS:-2}
+else
+  limit=${LIMIT:-12000} epochs=${EPOCHS:-4} repeats=${REPEATS:-3}
+fi
 batch=${BATCH:-128}
 threads=${THREADS:-1}
 
 if [[ ! -x $bench ]]; then
-  echo "pipeline.sh: $bench not found; build it: cmake --build $build --target hypertune_pipeline_bench" >&2
+  cmake --build "$build" --target hypertune_pipeline_bench -j"${HYPERTUNE_JOBS:-$(nproc)}" >/dev/null ||
+    true
+fi
+if [[ ! -x $bench ]]; then
+  echo "pipeline.sh: $bench not found; configure $build with LibTorch (scripts/build.sh) and build" \
+    "target hypertune_pipeline_bench" >&2
   exit 1
 fi
 if ! $python -c 'import torch' 2>/dev/null; then
   echo "pipeline.sh: $python cannot import torch (scripts/install-deps.sh installs python3-torch)" >&2
   exit 1
 fi
+mkdir -p "$out"
 
 # Both sides run single-threaded BLAS and OpenMP, so the thread count is the one asked for.
 export OMP_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads
@@ -36,6 +63,7 @@ for model in mlp cnn; do
   results+=("$("$bench" --model $model "${args[@]}")")
   results+=("$($python "$root/scripts/bench/pytorch_epoch.py" --model $model "${args[@]}")")
 done
+printf '%s\n' "${results[@]}" >"$out/pipeline.jsonl"
 
 RESULTS=$(printf '%s\n' "${results[@]}") EPOCHS=$epochs $python - <<'PY'
 import json, os

@@ -3,9 +3,12 @@
 committed) against Optuna 3.1's in-memory `study.optimize`, same objective (hartmann6), same
 sampler family (TPE), same number of trials. Run with /usr/bin/python3 (it imports optuna).
 
-  scripts/bench/run_wall.py --hypertune build/hypertune --trials 1000 --repeats 3 [--out DIR]
+  scripts/bench/run_wall.py --hypertune build/hypertune --trials 1000 --repeats 3
+                            [--modes univariate,multivariate] [--big 10000] [--out DIR]
 
-Prints one JSON line per run and a markdown table (medians, spread, ratio).
+Prints one JSON line per run (also into DIR/run_wall.jsonl) and a markdown table (medians,
+spread, ratio). --big N adds one `hypertune run` of N trials (univariate TPE, SQLite) with its
+wall time, CPU time and peak memory; Optuna is not run at that size.
 """
 
 import argparse
@@ -50,11 +53,17 @@ def run_hypertune(binary, trials, seed, multivariate, workdir):
         f.write(CONFIG.format(trials=trials, seed=seed, space=space,
                               multivariate="true" if multivariate else "false"))
     t0 = time.perf_counter()
-    out = subprocess.run([binary, "run", cfg, "--storage", db, "--quiet", "--in-process"],
-                         capture_output=True, text=True)
-    wall = time.perf_counter() - t0
-    if out.returncode != 0:
-        sys.exit(f"hypertune failed: {out.stdout}\n{out.stderr}")
+    with open(os.path.join(workdir, "run.log"), "w+") as log:
+        proc = subprocess.Popen([binary, "run", cfg, "--storage", db, "--quiet", "--in-process"],
+                                stdout=log, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            log.seek(0)
+            sys.exit(f"hypertune failed ({proc.returncode}): {log.read()}")
+    run_hypertune.last_usage = {"cpu_s": usage.ru_utime + usage.ru_stime,
+                                "max_rss_mib": usage.ru_maxrss / 1024.0}
     best = json.loads(subprocess.run([binary, "best", db, "--format", "json"], capture_output=True,
                                      text=True, check=True).stdout)["value"]
     return wall, best
@@ -76,32 +85,52 @@ def main():
     ap.add_argument("--hypertune", default="build/hypertune")
     ap.add_argument("--trials", type=int, default=1000)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--modes", default="univariate,multivariate")
+    ap.add_argument("--big", type=int, default=0, help="one extra hypertune run of this many trials")
     ap.add_argument("--out", default="")
     args = ap.parse_args()
+    modes = args.modes.split(",")
+    if any(m not in ("univariate", "multivariate") for m in modes) or args.trials < 1 or args.repeats < 1:
+        sys.exit("run_wall.py: --modes takes univariate and/or multivariate; --trials and --repeats > 0")
     rows = []
+    out_file = None
+    if args.out:
+        os.makedirs(args.out, exist_ok=True)
+        out_file = open(os.path.join(args.out, "run_wall.jsonl"), "w")
+
+    def record(row):
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+        if out_file:
+            out_file.write(json.dumps(row) + "\n")
+            out_file.flush()
+
     with tempfile.TemporaryDirectory() as work:
-        for multivariate in (False, True):
+        for mode in modes:
+            multivariate = mode == "multivariate"
             for rep in range(args.repeats):
                 seed = rep + 1
                 hw, hb = run_hypertune(args.hypertune, args.trials, seed, multivariate, work)
+                hu = run_hypertune.last_usage
                 ow, ob = run_optuna(args.trials, seed, multivariate)
-                for impl, wall, best in (("hypertune", hw, hb), ("optuna", ow, ob)):
-                    row = {"kind": "run_wall", "impl": impl, "multivariate": multivariate,
-                           "trials": args.trials, "seed": seed, "wall_s": wall, "best": best}
-                    rows.append(row)
-                    print(json.dumps(row), flush=True)
-    if args.out:
-        os.makedirs(args.out, exist_ok=True)
-        with open(os.path.join(args.out, "run_wall.jsonl"), "w") as f:
-            for r in rows:
-                f.write(json.dumps(r) + "\n")
+                record({"kind": "run_wall", "impl": "hypertune", "multivariate": multivariate,
+                        "trials": args.trials, "seed": seed, "wall_s": hw, "best": hb, **hu})
+                record({"kind": "run_wall", "impl": "optuna", "multivariate": multivariate,
+                        "trials": args.trials, "seed": seed, "wall_s": ow, "best": ob})
+        if args.big:
+            bw, bb = run_hypertune(args.hypertune, args.big, 1, False, work)
+            record({"kind": "run_wall_big", "impl": "hypertune", "multivariate": False,
+                    "trials": args.big, "seed": 1, "wall_s": bw, "best": bb,
+                    **run_hypertune.last_usage})
+    if out_file:
+        out_file.close()
     print()
-    print(f"| TPE mode | trials | hypertune run (SQLite) median s [min-max] | Optuna in-memory median s [min-max] | speed-up |")
+    print("| TPE mode | trials | hypertune run (SQLite) median s [min-max] | Optuna in-memory median s [min-max] | speed-up |")
     print("| --- | --- | --- | --- | --- |")
-    for multivariate in (False, True):
-        h = [r["wall_s"] for r in rows if r["impl"] == "hypertune" and r["multivariate"] == multivariate]
-        o = [r["wall_s"] for r in rows if r["impl"] == "optuna" and r["multivariate"] == multivariate]
-        mode = "multivariate" if multivariate else "univariate"
+    for mode in modes:
+        multivariate = mode == "multivariate"
+        h = [r["wall_s"] for r in rows if r["kind"] == "run_wall" and r["impl"] == "hypertune" and r["multivariate"] == multivariate]
+        o = [r["wall_s"] for r in rows if r["kind"] == "run_wall" and r["impl"] == "optuna" and r["multivariate"] == multivariate]
         print(f"| {mode} | {args.trials} | {statistics.median(h):.3f} [{min(h):.3f}-{max(h):.3f}] | "
               f"{statistics.median(o):.2f} [{min(o):.2f}-{max(o):.2f}] | "
               f"{statistics.median(o) / statistics.median(h):.0f}x |")

@@ -1,35 +1,48 @@
 #!/usr/bin/env bash
-# Sampler benchmark, HyperTune against Optuna 3.1, side by side:
-#  * ask+tell time per trial of TPE (univariate and multivariate) on a fixed 7-parameter mixed
-#    space, for studies of 100 / 1,000 / 10,000 trials (Optuna: 100 / 1,000; 10,000 would take it
-#    hours), median of several runs, wall and CPU time;
-#  * search quality: median regret after 50 / 100 / 200 trials over seeds on branin, hartmann6,
-#    rosenbrock-4d, ackley-5d and a mixed conditional space (TPE both ways, random search).
-# Raw JSON lines and a summary land in OUT_DIR; the markdown tables go to stdout.
+# Sampler benchmark, HyperTune against Optuna 3.1, side by side (raw JSON lines into OUT_DIR;
+# scripts/bench/make_report.py turns them into tables):
+#  * timing: the cost of one TPE ask+tell (univariate and multivariate) AT a study size of 100 /
+#    1,000 / 10,000 finished trials, on a fixed 7-parameter mixed space. Both sides first load n
+#    random finished trials into the study (Optuna: `create_trial` + `study.add_trials`), then time
+#    the next asks one by one; whole 10,000-trial Optuna studies would take hours.
+#    -> OUT_DIR/{hypertune,optuna}_timing.jsonl
+#  * quality: best value after 50 / 100 / 200 trials for every seed on branin, hartmann6,
+#    rosenbrock-4d, ackley-5d and a mixed conditional space; HyperTune TPE (both modes) and random,
+#    Optuna TPE and random (Optuna's seeds split over two processes: quality only, not timed).
+#    -> OUT_DIR/{hypertune,optuna}_quality.jsonl
 #
-#   scripts/bench/sampler.sh OUT_DIR [--quick] [--runs N] [--seeds N] [--build-dir DIR]
+#   scripts/bench/sampler.sh OUT_DIR [--quick] [--part timing|quality|all] [--runs N] [--seeds N]
+#                            [--asks N] [--optuna-samplers LIST] [--build-dir DIR]
 #
-# --quick: sizes 100 and 1,000, one timing run, 3 seeds. Defaults: 3 runs, 10 seeds, build dir
-# build/ (or $HYPERTUNE_BUILD_DIR; configured without LibTorch if it does not exist yet).
+# Full: 3 timing runs of 20 asks per size, 20 seeds. --quick: 2 runs of 5 asks, 2 seeds.
+# --optuna-samplers: Optuna's quality samplers (default tpe-univariate,random; tpe-multivariate
+# costs Optuna about as much again). Build dir: build/ (or $HYPERTUNE_BUILD_DIR).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
 python=/usr/bin/python3
 out=""
 quick=0
+part=all
 runs=""
 seeds=""
+asks=""
+optuna_samplers=tpe-univariate,random
 build=${HYPERTUNE_BUILD_DIR:-$root/build}
 
 usage() {
-  echo "usage: scripts/bench/sampler.sh OUT_DIR [--quick] [--runs N] [--seeds N] [--build-dir DIR]" >&2
+  echo "usage: scripts/bench/sampler.sh OUT_DIR [--quick] [--part timing|quality|all] [--runs N]" \
+    "[--seeds N] [--asks N] [--optuna-samplers LIST] [--build-dir DIR]" >&2
   exit 2
 }
 while [[ $# -gt 0 ]]; do
   case $1 in
     --quick) quick=1 ;;
+    --part) [[ $# -ge 2 ]] || usage; part=$2; shift ;;
     --runs) [[ $# -ge 2 ]] || usage; runs=$2; shift ;;
     --seeds) [[ $# -ge 2 ]] || usage; seeds=$2; shift ;;
+    --asks) [[ $# -ge 2 ]] || usage; asks=$2; shift ;;
+    --optuna-samplers) [[ $# -ge 2 ]] || usage; optuna_samplers=$2; shift ;;
     --build-dir) [[ $# -ge 2 ]] || usage; build=$2; shift ;;
     -*) echo "sampler.sh: unknown option '$1'" >&2; usage ;;
     *) [[ -z $out ]] || usage; out=$1 ;;
@@ -37,17 +50,19 @@ while [[ $# -gt 0 ]]; do
   shift
 done
 [[ -n $out ]] || usage
-for n in "$runs" "$seeds"; do
+case $part in timing | quality | all) ;; *) echo "sampler.sh: --part takes timing, quality or all, got '$part'" >&2; exit 2 ;; esac
+for n in "$runs" "$seeds" "$asks"; do
   if [[ -n $n && ! $n =~ ^[1-9][0-9]*$ ]]; then
-    echo "sampler.sh: --runs and --seeds take a positive integer, got '$n'" >&2
+    echo "sampler.sh: --runs, --seeds and --asks take a positive integer, got '$n'" >&2
     exit 2
   fi
 done
 if [[ $quick == 1 ]]; then
-  runs=${runs:-1} seeds=${seeds:-3} sizes=100,1000
+  runs=${runs:-2} seeds=${seeds:-2} asks=${asks:-5}
 else
-  runs=${runs:-3} seeds=${seeds:-10} sizes=100,1000,10000
+  runs=${runs:-3} seeds=${seeds:-20} asks=${asks:-20}
 fi
+sizes=100,1000,10000
 if ! $python -c 'import optuna' 2>/dev/null; then
   echo "sampler.sh: $python cannot import optuna (scripts/install-deps.sh installs python3-optuna)" >&2
   exit 1
@@ -58,96 +73,42 @@ if [[ ! -f $build/CMakeCache.txt ]]; then
 fi
 cmake --build "$build" --target hypertune_sampler_bench -j"${HYPERTUNE_JOBS:-$(nproc)}" >/dev/null
 bench=$build/bench/hypertune_sampler_bench
-
+optuna_py=$root/scripts/bench/optuna_sampler.py
 mkdir -p "$out"
-: >"$out/hypertune_timing.jsonl"
-: >"$out/optuna_timing.jsonl"
-for ((r = 1; r <= runs; r++)); do
-  echo "sampler.sh: timing run $r of $runs" >&2
-  "$bench" --timing --sizes "$sizes" >>"$out/hypertune_timing.jsonl"
-  $python "$root/scripts/bench/optuna_sampler.py" --timing --sizes 100,1000 >>"$out/optuna_timing.jsonl"
-done
-echo "sampler.sh: quality, $seeds seeds" >&2
-"$bench" --quality --seeds "$seeds" >"$out/hypertune_quality.jsonl"
-$python "$root/scripts/bench/optuna_sampler.py" --quality --seeds "$seeds" >"$out/optuna_quality.jsonl"
 
-OUT=$out RUNS=$runs $python - <<'PY'
-import json, os, statistics
+if [[ $part != quality ]]; then
+  : >"$out/hypertune_timing.jsonl"
+  : >"$out/optuna_timing.jsonl"
+  for ((r = 1; r <= runs; r++)); do
+    echo "sampler.sh: timing run $r of $runs ($asks asks at $sizes trials)" >&2
+    "$bench" --timing --sizes "$sizes" --asks "$asks" | sed "s/^{/{\"run\": $r, /" >>"$out/hypertune_timing.jsonl"
+    $python -W ignore "$optuna_py" --timing --sizes "$sizes" --asks "$asks" |
+      sed "s/^{/{\"run\": $r, /" >>"$out/optuna_timing.jsonl"
+  done
+fi
 
-out = os.environ["OUT"]
-def load(name):
-    with open(os.path.join(out, name)) as f:
-        return [json.loads(line) for line in f if line.strip()]
-
-timing = load("hypertune_timing.jsonl") + load("optuna_timing.jsonl")
-quality = load("hypertune_quality.jsonl") + load("optuna_quality.jsonl")
-
-keys = ("ms_per_trial", "cpu_ms_per_trial", "ms_per_trial_last10pct", "cpu_ms_per_trial_last10pct")
-cells = {}
-for row in timing:
-    cells.setdefault((row["impl"], row["mode"], row["n_trials"]), []).append(row)
-med = {k: {key: statistics.median(r[key] for r in rows) for key in keys} for k, rows in cells.items()}
-
-lines = []
-lines.append("### TPE ask+tell time per trial (medians of %s runs)" % os.environ["RUNS"])
-lines.append("")
-lines.append("| mode | trials | HyperTune ms/trial (wall / cpu) | Optuna 3.1 ms/trial (wall / cpu) "
-             "| speed-up (wall / cpu) | last 10%: HyperTune / Optuna cpu ms | speed-up last 10% |")
-lines.append("| --- | --- | --- | --- | --- | --- | --- |")
-summary = {"timing": [], "quality": []}
-for mode in ("univariate", "multivariate"):
-    for n in sorted({k[2] for k in med if k[1] == mode}):
-        h, o = med.get(("hypertune", mode, n)), med.get(("optuna", mode, n))
-        if h is None:
-            continue
-        row = {"mode": mode, "n_trials": n, "hypertune": h, "optuna": o}
-        if o:
-            row["speedup_wall"] = o["ms_per_trial"] / h["ms_per_trial"]
-            row["speedup_cpu"] = o["cpu_ms_per_trial"] / h["cpu_ms_per_trial"]
-            row["speedup_cpu_last10pct"] = o["cpu_ms_per_trial_last10pct"] / h["cpu_ms_per_trial_last10pct"]
-            lines.append(
-                f"| {mode} | {n} | {h['ms_per_trial']:.3f} / {h['cpu_ms_per_trial']:.3f} "
-                f"| {o['ms_per_trial']:.1f} / {o['cpu_ms_per_trial']:.1f} "
-                f"| {row['speedup_wall']:.0f}x / {row['speedup_cpu']:.0f}x "
-                f"| {h['cpu_ms_per_trial_last10pct']:.3f} / {o['cpu_ms_per_trial_last10pct']:.1f} "
-                f"| {row['speedup_cpu_last10pct']:.0f}x |")
-        else:
-            lines.append(
-                f"| {mode} | {n} | {h['ms_per_trial']:.3f} / {h['cpu_ms_per_trial']:.3f} | not run | "
-                f"| {h['cpu_ms_per_trial_last10pct']:.3f} / - | |")
-        summary["timing"].append(row)
-
-lines.append("")
-lines.append("ms/trial: the whole study's time divided by its trials; last 10%: the cost per trial over "
-             "the study's last tenth, i.e. at its full size. CPU time is the process's; on a shared "
-             "machine it is the steadier number.")
-lines.append("")
-q = {(r["impl"], r["sampler"], r["problem"], r["budget"]): r for r in quality}
-samplers = ("tpe-univariate", "tpe-multivariate", "random")
-seeds = quality[0]["seeds"] if quality else 0
-lines.append(f"### Median regret (best value - optimum) over {seeds} seeds: HyperTune / Optuna 3.1")
-lines.append("")
-lines.append("| problem | trials | " + " | ".join(samplers) + " |")
-lines.append("| --- | --- | " + " | ".join("---" for _ in samplers) + " |")
-problems = []
-for r in quality:
-    if r["problem"] not in problems:
-        problems.append(r["problem"])
-for problem in problems:
-    for budget in sorted({r["budget"] for r in quality if r["problem"] == problem}):
-        cellv = []
-        for s in samplers:
-            h, o = q.get(("hypertune", s, problem, budget)), q.get(("optuna", s, problem, budget))
-            cellv.append(f"{h['median_regret']:.4g} / {o['median_regret']:.4g}" if h and o else "-")
-            summary["quality"].append({"problem": problem, "budget": budget, "sampler": s,
-                                       "hypertune": h and h["median_regret"],
-                                       "optuna": o and o["median_regret"]})
-        lines.append(f"| {problem} | {budget} | " + " | ".join(cellv) + " |")
-
-text = "\n".join(lines)
-print(text)
-with open(os.path.join(out, "summary.md"), "w") as f:
-    f.write(text + "\n")
-with open(os.path.join(out, "summary.json"), "w") as f:
-    json.dump(summary, f, indent=1)
-PY
+if [[ $part != timing ]]; then
+  echo "sampler.sh: quality, $seeds seeds (HyperTune; Optuna $optuna_samplers in two processes)" >&2
+  half=$(((seeds + 1) / 2))
+  "$bench" --quality --seeds "$seeds" >"$out/hypertune_quality.jsonl" &
+  ht=$!
+  $python -W ignore "$optuna_py" --quality --samplers "$optuna_samplers" --seed-start 0 --seeds "$half" \
+    >"$out/optuna_quality.a.jsonl" &
+  oa=$!
+  status=0
+  if ((seeds > half)); then
+    $python -W ignore "$optuna_py" --quality --samplers "$optuna_samplers" --seed-start "$half" \
+      --seeds $((seeds - half)) >"$out/optuna_quality.b.jsonl" || status=1
+  else
+    : >"$out/optuna_quality.b.jsonl"
+  fi
+  wait $oa || status=1
+  wait $ht || status=1
+  if [[ $status != 0 ]]; then
+    echo "sampler.sh: a quality run failed" >&2
+    exit 1
+  fi
+  cat "$out/optuna_quality.a.jsonl" "$out/optuna_quality.b.jsonl" >"$out/optuna_quality.jsonl"
+  rm -f "$out/optuna_quality.a.jsonl" "$out/optuna_quality.b.jsonl"
+fi
+echo "sampler.sh: raw results in $out" >&2
