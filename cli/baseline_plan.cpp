@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstdio>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -65,20 +66,52 @@ search::Direction check_metric(const std::string& metric, TaskKind task, size_t 
   throw ConfigError("--metric " + metric, "not a regression metric: expected rmse, mae or r2");
 }
 
-// The deterministic trial budget. Seconds per epoch are estimated from the work of a mid-sized MLP
-// (256 wide) on these rows; a Hyperband trial in stopping mode runs about a third of max_epochs on
-// average. The constants are deliberately pessimistic for two cores: a sweep that ends early is
-// deterministic, one cut by the wall clock is not.
+// The deterministic trial budget: no measurement, so the same inputs give the same sweep.
+// Cost units are multiply-adds per row and epoch (forward and backward together are taken as
+// 1.2e-10 s per unit on one core, with 1 ms per model and epoch of fixed cost), for
+//  * the average MLP of the search space (layers 0-4 and widths 64-512 drawn uniformly:
+//    192 x (inputs + outputs) + 104,448), which sets the trial count, and
+//  * the largest one (four 512-wide layers), which must fit a whole trial of max_epochs into half
+//    the sweep's share: the first trials of a sweep run to max_epochs with nothing to compare
+//    against. max_epochs is the largest of 81, 27, 9, 3 (capped by the row count) that fits.
+// A Hyperband trial in stopping mode runs on average about 0.39 (81), 0.48 (27), 0.6 (9) or 0.78 (3)
+// of max_epochs (brackets equally used, a third promoted at each rung).
+// Calibrated on the one-minute runs of docs/benchmarks.md: ozone (292 rows) finished its sweep in
+// 7 s of 60, letter (16,000 rows) could not finish one trial of 27 epochs in 36 s.
 void derive_budget(Plan& plan, const BaselineOptions& opts) {
-  const double rows_train = static_cast<double>(plan.rows) * (1.0 - plan.split);
-  const double width = static_cast<double>(plan.feature_columns);
-  const double per_epoch = 0.004 + rows_train * (width * 256.0 + 65536.0) * 4e-10;
-  const double per_trial_overhead = 0.25;
-  plan.est_trial_seconds = per_trial_overhead + per_epoch * static_cast<double>(plan.max_epochs);
-  const double avg_trial = per_trial_overhead + per_epoch * static_cast<double>(plan.max_epochs) * 0.35;
+  // Rows trained per epoch: k-fold trains k models on (k-1)/k of the rows each.
+  const double rows_train = plan.folds > 1 ? static_cast<double>(plan.rows) * (plan.folds - 1)
+                                           : static_cast<double>(plan.rows) * (1.0 - plan.split);
+  const double models = static_cast<double>(std::max(1, plan.folds));
+  const double in = static_cast<double>(plan.feature_columns);
+  const double out = plan.task == TaskKind::kClassification ? static_cast<double>(plan.classes.size()) : 1.0;
+  // Images train a CNN: its cost per pixel is taken as that of a 64-wide dense layer per block.
+  const double avg_units = plan.images ? in * 2.0 * 32.0 * 9.0 : 192.0 * (in + out) + 104448.0;
+  const double max_units = plan.images ? in * 3.0 * 64.0 * 9.0 : 512.0 * (in + out) + 3.0 * 512.0 * 512.0;
+  constexpr double kSecondsPerUnit = 1.2e-10;
+  const double per_epoch_avg = 0.001 * models + rows_train * avg_units * kSecondsPerUnit;
+  const double per_epoch_max = 0.001 * models + rows_train * max_units * kSecondsPerUnit;
+  const double per_trial_overhead = 0.05;
   plan.sweep_seconds = 0.6 * opts.budget_seconds;
-  if (plan.sweep_seconds < plan.est_trial_seconds) {
-    const double need = std::ceil(plan.est_trial_seconds / 0.6) + 1.0;
+  const int64_t cap = plan.max_epochs;
+  const std::pair<int64_t, double> choices[] = {{81, 0.39}, {27, 0.48}, {9, 0.6}, {3, 0.78}};
+  double fraction = 0.78;
+  plan.max_epochs = 3;
+  for (const auto& [epochs, f] : choices) {
+    if (epochs > cap) continue;
+    if (per_trial_overhead + per_epoch_max * static_cast<double>(epochs) <= 0.5 * plan.sweep_seconds ||
+        epochs == 3) {
+      plan.max_epochs = epochs;
+      fraction = f;
+      break;
+    }
+  }
+  plan.est_trial_seconds = per_trial_overhead + per_epoch_avg * static_cast<double>(plan.max_epochs);
+  const double avg_trial =
+      per_trial_overhead + per_epoch_avg * static_cast<double>(plan.max_epochs) * fraction;
+  // One second of the sweep's share goes to starting it (storage, loading the data).
+  if (plan.sweep_seconds < plan.est_trial_seconds + 1.0) {
+    const double need = std::ceil((plan.est_trial_seconds + 1.0) / 0.6) + 1.0;
     throw ConfigError("--time-budget " + fmt(opts.budget_seconds) + "s",
                       "too small to train one model: one trial of " + std::to_string(plan.max_epochs) +
                           " epochs on " + std::to_string(plan.rows) + " rows takes about " +
@@ -91,6 +124,32 @@ void derive_budget(Plan& plan, const BaselineOptions& opts) {
   } else {
     plan.max_trials = std::clamp<int64_t>(static_cast<int64_t>(plan.sweep_seconds / avg_trial), 1, 150);
   }
+}
+
+// k-fold for small data (every row validates once; the holdout of a few hundred rows is too noisy
+// to rank configurations), holdout for larger data (its 20% is large enough, and k-fold would cost
+// k-1 times the training per trial). A class with fewer rows than folds keeps the holdout.
+void choose_validation(Plan& plan, const pipelines::CsvTable& train, size_t target_col,
+                       const std::vector<size_t>& labelled) {
+  if (plan.rows > kFoldMaxRows) {
+    plan.folds = 1;
+    plan.validation_reason = "more than " + std::to_string(kFoldMaxRows) + " rows";
+    return;
+  }
+  if (plan.task == TaskKind::kClassification) {
+    std::map<std::string, int64_t> counts;
+    for (size_t r : labelled) ++counts[train.rows[r][target_col]];
+    for (const auto& [label, n] : counts) {
+      if (n < kFolds) {
+        plan.folds = 1;
+        plan.validation_reason = "class '" + label + "' has " + std::to_string(n) + " rows, fewer than " +
+                                 std::to_string(kFolds) + " folds";
+        return;
+      }
+    }
+  }
+  plan.folds = kFolds;
+  plan.validation_reason = "at most " + std::to_string(kFoldMaxRows) + " rows";
 }
 
 }  // namespace
@@ -248,6 +307,7 @@ Plan plan_tabular(const pipelines::CsvTable& train, const BaselineOptions& opts)
   plan.metric = opts.metric.value_or(plan.task == TaskKind::kClassification ? "accuracy" : "rmse");
   plan.direction = check_metric(plan.metric, plan.task, plan.classes.size());
   plan.split = 0.2;
+  choose_validation(plan, train, *target_col, labelled);
   plan.max_epochs = plan.rows <= 3000 ? 81 : plan.rows <= 100000 ? 27 : 9;
   derive_budget(plan, opts);
   return plan;
@@ -276,6 +336,7 @@ Plan plan_images(int64_t count, int64_t pixels, const std::vector<uint8_t>& labe
   plan.metric = opts.metric.value_or("accuracy");
   plan.direction = check_metric(plan.metric, plan.task, plan.classes.size());
   plan.split = 0.2;
+  plan.validation_reason = "image sets use a holdout";
   plan.max_epochs = count <= 20000 ? 27 : 9;
   derive_budget(plan, opts);
   return plan;
@@ -326,7 +387,11 @@ std::string sweep_yaml(const Plan& plan, const SweepPaths& paths, const Baseline
       y << "]\n";
     }
   }
-  y << "      split: " << plan.split << "\n      stratify: true\n      split_seed: " << opts.seed << "\n";
+  if (plan.folds > 1)
+    y << "      folds: " << plan.folds << "\n";
+  else
+    y << "      split: " << plan.split << "\n";
+  y << "      stratify: true\n      split_seed: " << opts.seed << "\n";
   y << "    task: " << pipelines::to_string(plan.task) << "\n";
   if (plan.images) {
     y << "    model:\n      type: cnn\n      blocks: \"{blocks}\"\n      channels: \"{channels}\"\n"
@@ -348,8 +413,13 @@ std::string plan_summary(const Plan& plan, const BaselineOptions& opts) {
   if (plan.task == TaskKind::kClassification) s << ", " << plan.classes.size() << " classes";
   s << "\nMetric: " << plan.metric << (opts.metric ? " (--metric)" : " (default for the task)") << ", "
     << (plan.direction == search::Direction::kMaximize ? "higher" : "lower") << " is better\n";
-  s << "Validation: holdout of " << static_cast<int>(plan.split * 100) << "% of " << plan.rows << " rows"
-    << (plan.task == TaskKind::kClassification ? ", stratified" : "") << ", split seed " << opts.seed << "\n";
+  if (plan.folds > 1)
+    s << "Validation: " << plan.folds << "-fold cross-validation of " << plan.rows << " rows ("
+      << plan.validation_reason << "), a trial scores the mean over folds";
+  else
+    s << "Validation: holdout of " << static_cast<int>(plan.split * 100) << "% of " << plan.rows << " rows ("
+      << plan.validation_reason << ")";
+  s << (plan.task == TaskKind::kClassification ? ", stratified" : "") << ", split seed " << opts.seed << "\n";
   s << "Search: TPE over " << (plan.images ? "CNNs (1-3 conv blocks)" : "linear and MLP (1-4 hidden layers)")
     << " models, Hyperband over 1.."
     << plan.max_epochs << " epochs, " << plan.max_trials << " trials"

@@ -15,7 +15,9 @@
 //    the rest are numeric when every value parses as a number, else categorical.
 //  * Task: --task, else pipelines::infer_task (text or <= 20 distinct integers: classification).
 //  * Metric: --metric, else accuracy (classification) / rmse (regression).
-//  * Validation: one seeded holdout (stratified for classification), the same rows for every trial.
+//  * Validation: stratified 5-fold cross-validation up to kFoldMaxRows labelled rows (a trial's
+//    score is the mean over the folds), else one seeded holdout of 20% (stratified for
+//    classification); the same rows for every trial.
 //  * Trial budget: a count derived from rows, feature columns and the time budget by a fixed rule
 //    (no measurement), so the same inputs give the same sweep; the wall clock is a safety stop.
 //
@@ -35,6 +37,10 @@
 #include "search/trial.h"
 
 namespace hypertune::cli::baseline {
+
+// Data up to this many labelled rows is validated by k-fold (kFolds folds), larger data by holdout.
+constexpr int64_t kFoldMaxRows = 3000;
+constexpr int kFolds = 5;
 
 struct BaselineOptions {
   std::string target;
@@ -64,7 +70,9 @@ struct Plan {
   std::vector<std::string> classes;  // classification: the training labels, sorted
   int64_t rows = 0;                  // training rows with a target
   int64_t feature_columns = 0;       // or pixels per image
-  double split = 0.2;                // holdout fraction
+  double split = 0.2;                // holdout fraction (folds == 1)
+  int folds = 1;                     // k-fold validation when >= 2
+  std::string validation_reason;     // why this scheme
   int64_t max_epochs = 27;           // Hyperband's max_resource
   int64_t max_trials = 0;
   double sweep_seconds = 0.0;        // the sweep's share of the wall-clock budget

@@ -33,6 +33,7 @@
 #include "scheduler/sha256.h"
 #include "search/error.h"
 #ifdef HYPERTUNE_WITH_PIPELINES
+#include "pipelines/metrics.h"
 #include "pipelines/predict.h"
 #include "pipelines/trainer.h"
 #endif
@@ -186,6 +187,114 @@ nlohmann::json file_info(const std::string& path) {
 }
 
 #ifdef HYPERTUNE_WITH_PIPELINES
+
+// The top-k ensemble decision: the best-scoring mean of the 2, 3, ... kEnsembleSize best complete
+// trials' validation outputs, against the best trial's own outputs scored the same way.
+constexpr size_t kEnsembleSize = 5;
+
+struct EnsembleChoice {
+  bool use = false;
+  size_t k = 0;
+  std::optional<double> ensemble_score, single_score;
+  std::vector<std::pair<size_t, double>> tried;  // (members, score) of each prefix of the ranking
+  std::string reason, summary;
+  nlohmann::json to_json() const {
+    nlohmann::json j = {{"chosen", use ? "ensemble" : "single"}, {"k", k}, {"reason", reason}};
+    j["tried"] = nlohmann::json::array();
+    for (const auto& [n, score] : tried) j["tried"].push_back({{"k", n}, {"score", score}});
+    j["ensemble_score"] = ensemble_score ? nlohmann::json(*ensemble_score) : nlohmann::json(nullptr);
+    j["single_score"] = single_score ? nlohmann::json(*single_score) : nlohmann::json(nullptr);
+    return j;
+  }
+};
+
+// Validation outputs of a trial's export: rows x columns outputs and the truth of each row.
+struct ValidationOutputs {
+  int64_t rows = 0, columns = 0;
+  std::vector<float> outputs;
+  std::vector<double> truth;
+};
+
+ValidationOutputs read_validation(const fs::path& path) {
+  ValidationOutputs v;
+  for (auto& t : pipelines::read_tensor_file(path.string())) {
+    if (t.name == "outputs" && t.shape.size() == 2) {
+      v.rows = t.shape[0];
+      v.columns = t.shape[1];
+      v.outputs.assign(t.values.begin(), t.values.end());
+    } else if (t.name == "truth") {
+      v.truth = std::move(t.values);
+    }
+  }
+  if (v.rows == 0 || static_cast<int64_t>(v.truth.size()) != v.rows)
+    throw ConfigError(path.string(), "not a validation output file (outputs and truth of the same rows)");
+  return v;
+}
+
+// The plan's metric of validation outputs.
+double score_outputs(const ValidationOutputs& v, const baseline::Plan& plan) {
+  nlohmann::json m;
+  if (plan.task == pipelines::TaskKind::kClassification) {
+    std::vector<int64_t> labels(v.truth.begin(), v.truth.end());
+    m = pipelines::classification_metrics(v.outputs.data(), v.rows, v.columns, labels.data());
+  } else {
+    std::vector<float> truth(v.truth.begin(), v.truth.end());
+    m = pipelines::regression_metrics(v.outputs.data(), truth.data(), v.rows, 0.0, 1.0);
+  }
+  return m.at(plan.metric).get<double>();
+}
+
+template <typename ModelOf>
+EnsembleChoice choose_ensemble(const std::vector<const scheduler::TrialRecord*>& ranked, const ModelOf& model_of,
+                               const baseline::Plan& plan) {
+  EnsembleChoice c;
+  c.k = std::min(kEnsembleSize, ranked.size());
+  if (c.k < 2) {
+    c.reason = "fewer than 2 complete trials";
+    c.summary = "Ensemble: not evaluated (" + c.reason + ")";
+    return c;
+  }
+  std::vector<ValidationOutputs> outs;
+  for (size_t i = 0; i < c.k; ++i) {
+    const fs::path p = model_of(*ranked[i]) / "validation.pt";
+    if (!fs::exists(p)) {
+      c.reason = "trial " + std::to_string(ranked[i]->trial.number) + " has no validation outputs";
+      c.summary = "Ensemble: not evaluated (" + c.reason + ")";
+      return c;
+    }
+    outs.push_back(read_validation(p));
+    if (outs.back().rows != outs[0].rows || outs.back().columns != outs[0].columns ||
+        outs.back().truth != outs[0].truth) {
+      c.reason = "trial " + std::to_string(ranked[i]->trial.number) + " was validated on other rows";
+      c.summary = "Ensemble: not evaluated (" + c.reason + ")";
+      return c;
+    }
+  }
+  // Every prefix of the ranking from 2 to k members; the best-scoring one is the candidate.
+  const bool maximize = plan.direction == search::Direction::kMaximize;
+  c.single_score = score_outputs(outs[0], plan);
+  ValidationOutputs sum = outs[0];
+  size_t best_k = 0;
+  for (size_t n = 2; n <= outs.size(); ++n) {
+    for (size_t j = 0; j < sum.outputs.size(); ++j) sum.outputs[j] += outs[n - 1].outputs[j];
+    ValidationOutputs mean = sum;
+    for (auto& v : mean.outputs) v /= static_cast<float>(n);
+    const double score = score_outputs(mean, plan);
+    c.tried.push_back({n, score});
+    if (!c.ensemble_score || (maximize ? score > *c.ensemble_score : score < *c.ensemble_score)) {
+      c.ensemble_score = score;
+      best_k = n;
+    }
+  }
+  c.k = best_k;
+  c.use = maximize ? *c.ensemble_score > *c.single_score : *c.ensemble_score < *c.single_score;
+  c.reason = c.use ? "the mean of the top " + std::to_string(c.k) + " scores better than the best trial"
+                   : "the best trial alone scores at least as well as the mean of the top " + std::to_string(c.k);
+  c.summary = "Ensemble of the top " + std::to_string(c.k) + ": " + plan.metric + " = " +
+              score_text(*c.ensemble_score) + " against " + score_text(*c.single_score) + " for the best trial: " +
+              (c.use ? "using the ensemble" : "using the best trial");
+  return c;
+}
 
 // Keeps the id column and `prediction` (and the class probabilities when asked) of predict()'s
 // output, in the same order.
@@ -346,7 +455,6 @@ void run_baseline(const BaselineArgs& a) {
     throw ConfigError("--time-budget " + a.budget, why + " (nothing was written to " + out.string() + ")");
   }
   const auto best_params = params_json(st.space(), best->trial.params);
-  const int64_t best_epochs = best->trial.last_report() ? best->trial.last_report()->first : plan.max_epochs;
   if (!a.quiet) {
     std::printf("Sweep: %zu trials (%lld complete, %lld pruned, %lld failed) in %.1f s; best trial #%lld: %s = %.6g\n",
                 st.trials.size(), static_cast<long long>(complete), static_cast<long long>(pruned),
@@ -354,46 +462,117 @@ void run_baseline(const BaselineArgs& a) {
                 plan.metric.c_str(), *best->trial.value);
   }
 
-  // Refit on every training row (the training file doubles as the validation file, so no row is
-  // held out), when the best trial's own time says it fits before 93% of the budget. Otherwise
-  // the best trial's model, trained on the 80% split, is the result.
-  const fs::path best_model = fs::path(paths.storage + ".artifacts") /
-                              ("trial-" + std::to_string(best->trial.number)) / "model";
-  nlohmann::json refit = {{"done", false}, {"epochs", best_epochs}};
-  const double best_seconds = static_cast<double>(best->finished_ms - best->started_ms) / 1000.0;
-  const double refit_estimate = best_seconds / (1.0 - plan.split) * 1.2 + 0.5;
-  const double refit_deadline = 0.93 * opts.budget_seconds;
-  fs::path model_src = best_model;
-  if (images) {
-    refit["reason"] = "image sets keep the best trial's model (trained on the 80% split)";
-  } else if (elapsed() + refit_estimate > refit_deadline) {
-    refit["reason"] = "not enough budget left: refit estimated at " + score_text(refit_estimate) + " s";
-  } else {
-    pipelines::TrainRequest req;
-    req.pipeline = st.config->trial.at("pipeline");
-    req.pipeline["data"]["validation"] = paths.train;
-    req.params = best_params;
-    req.metric = plan.metric;
-    req.seed = best->trial.seed;
-    req.max_epochs = best_epochs;
-    req.checkpoint_dir = (dir / "refit").string();
-    req.base_dir = dir.string();
-    req.threads = 1;
-    const auto result = pipelines::train(
-        req, [](int64_t, const nlohmann::json&) { return pipelines::EpochVerdict{}; },
-        [&] { return elapsed() > refit_deadline; });
-    if (result.kind == pipelines::TrainResult::Kind::kComplete && result.model_dir) {
-      model_src = *result.model_dir;
-      refit["done"] = true;
-      refit["reason"] = "best configuration retrained on every training row";
-    } else {
-      refit["reason"] = result.kind == pipelines::TrainResult::Kind::kFailed
-                            ? "refit failed: " + result.error
-                            : "refit stopped at the budget's refit deadline";
-      warn(refit["reason"].get<std::string>() + "; keeping the best trial's model");
-    }
+  // Top-k ensemble: the mean of the k best complete trials' validation outputs (the holdout, or
+  // the out-of-fold predictions), scored like a trial; it replaces the single best only when it
+  // scores better.
+  const fs::path artifacts = fs::path(paths.storage + ".artifacts");
+  auto trial_model = [&](const scheduler::TrialRecord& t) {
+    return artifacts / ("trial-" + std::to_string(t.trial.number)) / "model";
+  };
+  const bool maximize = plan.direction == search::Direction::kMaximize;
+  std::vector<const scheduler::TrialRecord*> ranked;
+  for (const auto& t : st.trials) {
+    if (t.trial.state == search::TrialState::kComplete && t.trial.value &&
+        fs::exists(trial_model(t) / "validation.pt"))
+      ranked.push_back(&t);
   }
-  fs::copy(model_src, dir / "model", fs::copy_options::recursive);
+  std::stable_sort(ranked.begin(), ranked.end(), [&](const auto* x, const auto* y) {
+    return maximize ? *x->trial.value > *y->trial.value : *x->trial.value < *y->trial.value;
+  });
+  if (ranked.empty() || ranked.front()->trial.number != best->trial.number) {
+    ranked.insert(ranked.begin(), best);  // the best always leads (its validation outputs may be absent)
+  }
+  const auto chosen = choose_ensemble(ranked, trial_model, plan);
+  std::vector<const scheduler::TrialRecord*> members = {best};
+  if (chosen.use) members.assign(ranked.begin(), ranked.begin() + static_cast<std::ptrdiff_t>(chosen.k));
+  if (!a.quiet) std::printf("%s\n", chosen.summary.c_str());
+
+  // Refit each chosen configuration on every training row (the training file doubles as the
+  // validation file, so no row is held out), in rank order, each only when its trial's own time
+  // says it fits before 93% of the budget. A configuration that is not refit keeps its trial's
+  // model (trained on the 80% split, or the mean of its fold models).
+  const double refit_deadline = 0.93 * opts.budget_seconds;
+  // Rows a trial trained on, per row of the file: 0.8 (holdout) or folds-1 (k-fold).
+  const double trained_share = plan.folds > 1 ? static_cast<double>(plan.folds - 1) : 1.0 - plan.split;
+  nlohmann::json refit_members = nlohmann::json::array();
+  std::vector<fs::path> member_models;
+  for (const auto* m : members) {
+    const auto params = params_json(st.space(), m->trial.params);
+    const int64_t epochs = m->trial.last_report() ? m->trial.last_report()->first : plan.max_epochs;
+    nlohmann::json r = {{"trial", m->trial.number}, {"done", false}, {"epochs", epochs}};
+    const double seconds = static_cast<double>(m->finished_ms - m->started_ms) / 1000.0;
+    const double estimate = seconds / trained_share * 1.2 + 0.5;
+    fs::path src = trial_model(*m);
+    if (images) {
+      r["reason"] = "image sets keep the trial's model (trained on the 80% split)";
+    } else if (elapsed() + estimate > refit_deadline) {
+      r["reason"] = "not enough budget left: refit estimated at " + score_text(estimate) + " s";
+    } else {
+      pipelines::TrainRequest req;
+      req.pipeline = st.config->trial.at("pipeline");
+      req.pipeline["data"].erase("folds");
+      req.pipeline["data"].erase("split");
+      req.pipeline["data"]["validation"] = paths.train;
+      req.params = params;
+      req.metric = plan.metric;
+      req.seed = m->trial.seed;
+      req.max_epochs = epochs;
+      req.checkpoint_dir = (dir / ("refit-" + std::to_string(m->trial.number))).string();
+      req.base_dir = dir.string();
+      req.threads = 1;
+      const auto result = pipelines::train(
+          req, [](int64_t, const nlohmann::json&) { return pipelines::EpochVerdict{}; },
+          [&] { return elapsed() > refit_deadline; });
+      if (result.kind == pipelines::TrainResult::Kind::kComplete && result.model_dir) {
+        src = *result.model_dir;
+        r["done"] = true;
+        r["reason"] = "retrained on every training row";
+      } else {
+        r["reason"] = result.kind == pipelines::TrainResult::Kind::kFailed
+                          ? "refit failed: " + result.error
+                          : "refit stopped at the budget's refit deadline";
+      }
+    }
+    if (!r["done"].get<bool>() && !images) {
+      warn("trial " + std::to_string(m->trial.number) + ": " + r["reason"].get<std::string>() +
+           "; keeping the trial's model");
+    }
+    refit_members.push_back(r);
+    member_models.push_back(src);
+  }
+  if (members.size() == 1) {
+    fs::copy(member_models[0], dir / "model", fs::copy_options::recursive);
+  } else {
+    nlohmann::json names = nlohmann::json::array(), numbers = nlohmann::json::array();
+    fs::create_directories(dir / "model");
+    for (size_t i = 0; i < members.size(); ++i) {
+      const std::string name = "member-" + std::to_string(i + 1);
+      fs::copy(member_models[i], dir / "model" / name, fs::copy_options::recursive);
+      names.push_back(name);
+      numbers.push_back(members[i]->trial.number);
+    }
+    const nlohmann::json manifest = {{"format", "hypertune-ensemble"},
+                                     {"version", 1},
+                                     {"combine", "mean"},
+                                     {"source", "top-k"},
+                                     {"members", names},
+                                     {"trials", numbers}};
+    write_text(dir / "model" / "model.json", manifest.dump(2) + "\n");
+  }
+  // Validation outputs served the choice above; a refit model's would be on its own training rows.
+  std::vector<fs::path> validation_files;
+  for (const auto& e : fs::recursive_directory_iterator(dir / "model")) {
+    if (e.path().filename() == "validation.pt") validation_files.push_back(e.path());
+  }
+  for (const auto& p : validation_files) fs::remove(p);
+  bool all_refit = true;
+  for (const auto& r : refit_members) all_refit = all_refit && r["done"].get<bool>();
+  nlohmann::json refit = {{"done", all_refit}, {"members", refit_members}};
+  if (members.size() == 1) {
+    refit["epochs"] = refit_members[0]["epochs"];
+    refit["reason"] = refit_members[0]["reason"];
+  }
+  const double validation_score = chosen.use ? *chosen.ensemble_score : *best->trial.value;
 
   if (predict_input) {
     write_predictions(dir / "model", *predict_input, dir / "predictions.raw.csv", dir / "predictions.csv",
@@ -407,13 +586,24 @@ void run_baseline(const BaselineArgs& a) {
   j["task"] = pipelines::to_string(plan.task);
   j["metric"] = plan.metric;
   j["direction"] = plan.direction == search::Direction::kMaximize ? "maximize" : "minimize";
-  j["validation"] = {{"scheme", "holdout"},
-                     {"fraction", plan.split},
+  j["validation"] = {{"scheme", plan.folds > 1 ? "k-fold" : "holdout"},
+                     {"reason", plan.validation_reason},
                      {"stratified", plan.task == pipelines::TaskKind::kClassification},
                      {"split_seed", opts.seed}};
-  j["validation_score"] = *best->trial.value;
+  if (plan.folds > 1)
+    j["validation"]["folds"] = plan.folds;
+  else
+    j["validation"]["fraction"] = plan.split;
+  j["validation_score"] = validation_score;
   j["best_trial"] = best->trial.number;
+  j["best_trial_score"] = *best->trial.value;
   j["best_params"] = best_params;
+  j["model"] = chosen.use ? "ensemble" : "single";
+  j["ensemble"] = chosen.to_json();
+  if (chosen.use) {
+    j["ensemble"]["trials"] = nlohmann::json::array();
+    for (const auto* m : members) j["ensemble"]["trials"].push_back(m->trial.number);
+  }
   j["refit"] = refit;
   j["trials"] = {{"planned", plan.max_trials},
                  {"total", st.trials.size()},
@@ -433,7 +623,7 @@ void run_baseline(const BaselineArgs& a) {
   j["versions"] = {{"hypertune", HYPERTUNE_VERSION}, {"compiler", __VERSION__}};
   std::error_code ec;
   fs::remove_all(paths.storage + ".artifacts", ec);
-  fs::remove_all(dir / "refit", ec);
+  for (const auto* m : members) fs::remove_all(dir / ("refit-" + std::to_string(m->trial.number)), ec);
   j["budget_used_seconds"] = elapsed();
   write_text(dir / "baseline.json", j.dump(2) + "\n");
 
@@ -441,8 +631,9 @@ void run_baseline(const BaselineArgs& a) {
   fs::rename(dir, out);
   partial.keep = true;
   if (!a.quiet) {
-    std::printf("Validation %s: %.6g (%s); wrote %s in %.1f s of %.0f s\n", plan.metric.c_str(),
-                *best->trial.value, refit["done"].get<bool>() ? "refit on all rows" : "best trial's model",
+    std::printf("Validation %s: %.6g (%s, %s); wrote %s in %.1f s of %.0f s\n", plan.metric.c_str(),
+                validation_score, chosen.use ? "ensemble" : "best trial",
+                refit["done"].get<bool>() ? "refit on all rows" : "not all refit",
                 out.string().c_str(), elapsed(), opts.budget_seconds);
   }
 }

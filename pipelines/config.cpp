@@ -293,13 +293,20 @@ void read_data(Reader& r, const json& j, const std::string& path, DataConfig& d)
   r.known_keys(j, path,
                {"format", "train", "validation", "test", "target", "id", "drop", "categorical",
                 "max_onehot", "hash_buckets", "train_images", "train_labels", "test_images",
-                "test_labels", "split", "stratify", "split_seed", "limit", "test_limit"});
+                "test_labels", "split", "stratify", "split_seed", "folds", "fold", "limit",
+                "test_limit"});
   r.enumeration(j, "format", path, kFormats, d.format);
   r.number(j, "split", path, d.split, 0.0, 1.0, true, true);
   r.boolean(j, "stratify", path, d.stratify);
   int64_t seed = static_cast<int64_t>(d.split_seed);
   r.integer(j, "split_seed", path, seed, 0, std::numeric_limits<int64_t>::max());
   d.split_seed = static_cast<uint64_t>(seed);
+  r.integer(j, "folds", path, d.folds, 1, 100);
+  r.integer(j, "fold", path, d.fold, 0, 99);
+  if (d.fold >= d.folds && j.contains("fold"))
+    r.issue(join_path(path, "fold"), "must be below folds (" + std::to_string(d.folds) + ")");
+  if (d.folds > 1 && j.contains("validation") && !j["validation"].is_null())
+    r.issue(join_path(path, "folds"), "k-fold validation cannot be combined with a validation file");
   r.optional_integer(j, "limit", path, d.limit, 2, std::numeric_limits<int64_t>::max());
   r.optional_integer(j, "test_limit", path, d.test_limit, 1, std::numeric_limits<int64_t>::max());
 

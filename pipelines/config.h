@@ -69,6 +69,12 @@ struct DataConfig {
   double split = 0.2;                 // validation fraction when no validation file
   bool stratify = true;               // stratified split for classification
   uint64_t split_seed = 0;            // the split is the same for every trial of a sweep
+  // k-fold cross-validation (folds >= 2, no validation file): the rows are dealt into `folds`
+  // seeded folds (stratified for classification when `stratify`); the trainer trains one model per
+  // fold (validated on that fold, trained on the others) and reports the mean of their metrics.
+  // `fold` selects the validation fold of one dataset load; the trainer sets it per model.
+  int folds = 1;
+  int fold = 0;
   std::optional<int64_t> limit;       // use only the first N training examples
   std::optional<int64_t> test_limit;  // use only the first N test examples
 };

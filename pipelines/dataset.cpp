@@ -93,7 +93,10 @@ std::shared_ptr<Dataset> load_csv(const DataConfig& d, std::optional<TaskKind> t
       const TargetEncoding all = fit_target(table, tc, ds->task, kept);
       strat = encode_classes(all, table, tc, kept);
     }
-    auto [tr, va] = split_rows(kept.size(), d.split, strat ? &*strat : nullptr, d.split_seed);
+    auto [tr, va] =
+        d.folds > 1
+            ? fold_split(kept.size(), d.folds, d.fold, strat ? &*strat : nullptr, d.split_seed)
+            : split_rows(kept.size(), d.split, strat ? &*strat : nullptr, d.split_seed);
     train_rows.clear();
     for (const size_t i : tr) train_rows.push_back(kept[i]);
     for (const size_t i : va) valid_rows.push_back(kept[i]);
@@ -108,7 +111,11 @@ std::shared_ptr<Dataset> load_csv(const DataConfig& d, std::optional<TaskKind> t
   opts.hash_buckets = d.hash_buckets;
   opts.task = ds->task;
   const Preprocessor pre = Preprocessor::fit(table, train_rows, opts);
-  ds->target = fit_target(table, tc, ds->task, train_rows);
+  // Folds of a classification target share one class list (a rare class may be missing from
+  // one fold's training rows).
+  ds->target = fit_target(
+      table, tc, ds->task,
+      d.folds > 1 && !d.validation && ds->task == TaskKind::kClassification ? kept : train_rows);
   ds->input_shape = {static_cast<int64_t>(pre.width())};
   ds->outputs =
       ds->task == TaskKind::kClassification ? static_cast<int64_t>(ds->target.classes.size()) : 1;
@@ -207,7 +214,10 @@ std::shared_ptr<Dataset> load_idx(const DataConfig& d) {
   std::vector<int64_t> strat;
   for (const uint8_t l : train.labels) strat.push_back(class_of[l]);
   auto [train_rows, valid_rows] =
-      split_rows(static_cast<size_t>(n), d.split, d.stratify ? &strat : nullptr, d.split_seed);
+      d.folds > 1
+          ? fold_split(static_cast<size_t>(n), d.folds, d.fold, d.stratify ? &strat : nullptr,
+                       d.split_seed)
+          : split_rows(static_cast<size_t>(n), d.split, d.stratify ? &strat : nullptr, d.split_seed);
 
   // Pixel statistics of the training rows only.
   const auto item = static_cast<size_t>(train.images.item_size());
@@ -270,6 +280,8 @@ std::string cache_key(const DataConfig& d, std::optional<TaskKind> task) {
             {"split", d.split},
             {"stratify", d.stratify},
             {"split_seed", d.split_seed},
+            {"folds", d.folds},
+            {"fold", d.fold},
             {"limit", d.limit ? json(*d.limit) : json(nullptr)},
             {"test_limit", d.test_limit ? json(*d.test_limit) : json(nullptr)}};
   auto file = [&](const char* name, const std::string& path) {
@@ -355,6 +367,42 @@ std::pair<std::vector<size_t>, std::vector<size_t>> split_rows(size_t n, double 
   }
   std::sort(train.begin(), train.end());
   std::sort(valid.begin(), valid.end());
+  return {std::move(train), std::move(valid)};
+}
+
+std::vector<int> fold_rows(size_t n, int folds, const std::vector<int64_t>* labels,
+                           uint64_t seed) {
+  if (folds < 2) throw Error("fold_rows: folds must be at least 2, got " + std::to_string(folds));
+  search::Rng rng(search::derive_seed(seed, 0xF01D5EEDULL));
+  std::vector<int> fold(n, 0);
+  std::vector<std::vector<size_t>> groups;
+  if (labels != nullptr) {
+    std::map<int64_t, std::vector<size_t>> by_class;
+    for (size_t i = 0; i < n; ++i) by_class[(*labels)[i]].push_back(i);
+    for (auto& [label, members] : by_class) groups.push_back(std::move(members));
+  } else {
+    groups.emplace_back(n);
+    std::iota(groups[0].begin(), groups[0].end(), size_t{0});
+  }
+  size_t next = 0;
+  for (auto& members : groups) {
+    shuffle(members, rng);
+    for (const size_t i : members) fold[i] = static_cast<int>(next++ % static_cast<size_t>(folds));
+  }
+  return fold;
+}
+
+std::pair<std::vector<size_t>, std::vector<size_t>> fold_split(size_t n, int folds, int fold,
+                                                               const std::vector<int64_t>* labels,
+                                                               uint64_t seed) {
+  if (fold < 0 || fold >= folds)
+    throw Error("fold_split: fold " + std::to_string(fold) + " of " + std::to_string(folds));
+  if (n < static_cast<size_t>(folds))
+    throw ConfigError("data.folds", std::to_string(folds) + " folds need at least as many rows, found " +
+                                        std::to_string(n));
+  const std::vector<int> f = fold_rows(n, folds, labels, seed);
+  std::vector<size_t> train, valid;
+  for (size_t i = 0; i < n; ++i) (f[i] == fold ? valid : train).push_back(i);
   return {std::move(train), std::move(valid)};
 }
 

@@ -3,7 +3,9 @@
 //
 // load_dataset() reads the files a DataConfig names (CSV or IDX), drops rows without a target,
 // splits off validation rows (seeded by data.split_seed, stratified for classification when asked;
-// the same for every trial of a sweep), fits the preprocessing on the training rows only and
+// the same for every trial of a sweep; with data.folds >= 2 the validation rows are fold data.fold
+// of a seeded k-fold partition, and the class list of a classification target comes from every
+// row so that all folds share it), fits the preprocessing on the training rows only and
 // transforms every split. IDX images are scaled to [0, 1], then standardised with the mean and
 // standard deviation of the training pixels.
 //
@@ -69,6 +71,17 @@ void clear_dataset_cache();
 // fraction) rows to validation. Both parts are non-empty when n >= 2.
 [[nodiscard]] std::pair<std::vector<size_t>, std::vector<size_t>> split_rows(
     size_t n, double fraction, const std::vector<int64_t>* labels, uint64_t seed);
+
+// Seeded assignment of n rows to `folds` folds (a fold index per row). With `labels` (class
+// indices) it is stratified: each class's rows are shuffled and dealt round-robin, continuing where
+// the previous class stopped, so every fold holds floor or ceil of each class's share and the fold
+// sizes differ by at most one. Folds are disjoint and cover every row.
+[[nodiscard]] std::vector<int> fold_rows(size_t n, int folds, const std::vector<int64_t>* labels,
+                                         uint64_t seed);
+
+// Train and validation index lists of fold `fold` (each ascending), from fold_rows().
+[[nodiscard]] std::pair<std::vector<size_t>, std::vector<size_t>> fold_split(
+    size_t n, int folds, int fold, const std::vector<int64_t>* labels, uint64_t seed);
 
 // 64-bit FNV-1a of a whole file's bytes (part of the cache key).
 [[nodiscard]] uint64_t hash_file(const std::string& path);

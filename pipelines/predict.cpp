@@ -66,6 +66,7 @@ struct Predictor::Impl {
   std::vector<int64_t> input_shape;
   int64_t outputs = 0;
   torch::nn::Sequential net{nullptr};
+  std::vector<Predictor> members;  // an ensemble: the mean of these
 };
 
 Predictor::Predictor(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -83,10 +84,11 @@ Predictor Predictor::load(const std::string& model_dir) {
     throw ConfigError(model_path, std::string("not valid JSON: ") + e.what());
   }
   const json& m = impl->model;
+  if (m.is_object() && m.value("format", "") == "hypertune-ensemble") return load_ensemble(std::move(impl));
   try {
     if (m.value("format", "") != "hypertune-model")
-      throw ConfigError(model_path,
-                        "not a HyperTune model description (format must be 'hypertune-model')");
+      throw ConfigError(model_path, "not a HyperTune model description (format must be "
+                                    "'hypertune-model' or 'hypertune-ensemble')");
     impl->target = target_from_json(m.at("target"), model_path);
     impl->task = impl->target.task;
     impl->input_shape = m.at("input_shape").get<std::vector<int64_t>>();
@@ -123,16 +125,52 @@ Predictor Predictor::load(const std::string& model_dir) {
   return Predictor(std::move(impl));
 }
 
+Predictor Predictor::load_ensemble(std::unique_ptr<Impl> impl) {
+  const std::string model_path = (fs::path(impl->dir) / "model.json").string();
+  const json& m = impl->model;
+  if (m.value("combine", "mean") != "mean")
+    throw ConfigError(model_path, "unknown ensemble combine '" + m["combine"].dump() + "' (expected mean)");
+  if (!m.contains("members") || !m["members"].is_array() || m["members"].empty())
+    throw ConfigError(model_path, "an ensemble needs a non-empty 'members' list of model directories");
+  for (const auto& name : m["members"]) {
+    if (!name.is_string())
+      throw ConfigError(model_path, "members: expected directory names, got " + name.dump());
+    const fs::path rel(name.get<std::string>());
+    bool inside = !rel.empty() && rel.is_relative();
+    for (const auto& part : rel)
+      if (part == "..") inside = false;
+    if (!inside)
+      throw ConfigError(model_path, "member '" + rel.string() +
+                                        "' must be a directory inside the ensemble's directory");
+    impl->members.push_back(Predictor::load((fs::path(impl->dir) / rel).string()));
+    const Predictor& first = impl->members.front();
+    const Predictor& last = impl->members.back();
+    if (last.task() != first.task() ||
+        (first.task() == TaskKind::kClassification && last.classes() != first.classes()))
+      throw ConfigError(model_path, "member '" + rel.string() +
+                                        "' predicts other classes or another task than member '" +
+                                        m["members"][0].get<std::string>() + "'");
+  }
+  impl->task = impl->members.front().task();
+  impl->target = impl->members.front().impl_->target;
+  return Predictor(std::move(impl));
+}
+
+bool Predictor::is_ensemble() const { return !impl_->members.empty(); }
+size_t Predictor::members() const { return impl_->members.size(); }
+
 TaskKind Predictor::task() const { return impl_->task; }
 const std::vector<std::string>& Predictor::classes() const { return impl_->target.classes; }
 
 int64_t Predictor::input_size() const {
+  if (is_ensemble()) throw Error("input_size: an ensemble has no single input layout");
   int64_t n = 1;
   for (const int64_t d : impl_->input_shape) n *= d;
   return n;
 }
 
 std::vector<float> Predictor::features(const CsvTable& table) const {
+  if (is_ensemble()) throw Error("features: an ensemble has no single input layout");
   const size_t rows = table.rows.size();
   std::vector<float> x(rows * static_cast<size_t>(input_size()));
   if (!impl_->image) {
@@ -159,6 +197,7 @@ std::vector<float> Predictor::features(const CsvTable& table) const {
 }
 
 std::vector<float> Predictor::predict_features(const std::vector<float>& x, int64_t rows) const {
+  if (is_ensemble()) throw Error("predict_features: an ensemble has no single input layout");
   if (static_cast<int64_t>(x.size()) != rows * input_size())
     throw Error("predict_features: expected " + std::to_string(rows * input_size()) +
                 " floats, got " + std::to_string(x.size()));
@@ -180,11 +219,32 @@ std::vector<float> Predictor::predict_features(const std::vector<float>& x, int6
   return out;
 }
 
-void Predictor::predict_file(const std::string& input, const std::string& output) const {
-  std::vector<float> x;
-  int64_t rows = 0;
+std::vector<float> Predictor::predict_input(const std::string& input, std::vector<std::string>* ids_out,
+                                            std::string* id_name_out) const {
   std::vector<std::string> ids;
   std::string id_name;
+  if (is_ensemble()) {
+    std::vector<float> sum;
+    for (const auto& member : impl_->members) {
+      std::vector<std::string> mids;
+      std::string mname;
+      const std::vector<float> y = member.predict_input(input, &mids, &mname);
+      if (sum.empty()) {
+        sum.assign(y.begin(), y.end());
+        ids = std::move(mids);
+        id_name = std::move(mname);
+      } else {
+        for (size_t i = 0; i < y.size(); ++i) sum[i] += y[i];
+      }
+    }
+    const auto n = static_cast<float>(impl_->members.size());
+    for (auto& v : sum) v /= n;
+    if (ids_out) *ids_out = std::move(ids);
+    if (id_name_out) *id_name_out = std::move(id_name);
+    return sum;
+  }
+  std::vector<float> x;
+  int64_t rows = 0;
   if (impl_->image && looks_like_idx(input)) {
     const IdxArray a = read_idx(input);
     if (a.dims.size() != 3 || a.dims[1] != impl_->height || a.dims[2] != impl_->width)
@@ -206,7 +266,18 @@ void Predictor::predict_file(const std::string& input, const std::string& output
         for (const auto& row : table.rows) ids.push_back(row[*c]);
       }
   }
-  const std::vector<float> y = predict_features(x, rows);
+  if (ids_out) *ids_out = std::move(ids);
+  if (id_name_out) *id_name_out = std::move(id_name);
+  return predict_features(x, rows);
+}
+
+void Predictor::predict_file(const std::string& input, const std::string& output) const {
+  std::vector<std::string> ids;
+  std::string id_name;
+  const std::vector<float> y = predict_input(input, &ids, &id_name);
+  const bool classification0 = impl_->task == TaskKind::kClassification;
+  const int64_t rows = static_cast<int64_t>(
+      classification0 ? y.size() / std::max<size_t>(1, impl_->target.classes.size()) : y.size());
   std::vector<std::string> header;
   if (!id_name.empty()) header.push_back(id_name);
   header.push_back("prediction");

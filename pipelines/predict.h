@@ -5,6 +5,10 @@
 // writes a CSV: the id column first when the model names one (data.id) and the input has it, then
 // `prediction` (the original label string, or the number in the target's units), then for
 // classification one `proba_<label>` column per class in the model's class order.
+// An ensemble is a directory whose model.json is {"format": "hypertune-ensemble", "combine":
+// "mean", "members": ["dir", ...]}: each member is a model directory inside it (itself a model or
+// an ensemble); the prediction is the mean of the members' class probabilities (classification,
+// then the most probable class) or values (regression). Members must share the task and classes.
 // Inputs: tabular models take a CSV with the training columns (the target may be present and is
 // ignored; extra columns are ignored; unseen categories are handled as in training). Image models
 // take an IDX image file (plain or gzip) or a CSV (header row) whose every column is a pixel
@@ -34,9 +38,18 @@ class Predictor {
   ~Predictor();
 
   [[nodiscard]] TaskKind task() const;
+  [[nodiscard]] bool is_ensemble() const;
+  [[nodiscard]] size_t members() const;  // 0 for a single model
   [[nodiscard]] const std::vector<std::string>& classes() const;  // classification only
   [[nodiscard]] int64_t input_size() const;                       // floats per example
 
+  // Outputs for every row of an input file (as predict_file reads it): rows x classes
+  // probabilities or rows values; the id column's name and values when there is one.
+  [[nodiscard]] std::vector<float> predict_input(const std::string& input,
+                                                 std::vector<std::string>* ids = nullptr,
+                                                 std::string* id_name = nullptr) const;
+
+  // Single models only (an ensemble throws Error: its members may preprocess differently).
   // Preprocessed inputs of every row of a table: rows x input_size() floats (row-major).
   [[nodiscard]] std::vector<float> features(const CsvTable& table) const;
   // Model outputs for `rows` preprocessed examples: rows x classes probabilities
@@ -50,6 +63,7 @@ class Predictor {
  private:
   struct Impl;
   explicit Predictor(std::unique_ptr<Impl> impl);
+  [[nodiscard]] static Predictor load_ensemble(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -87,14 +87,14 @@ class FlatOptimizer {
 
   [[nodiscard]] int64_t steps() const { return steps_; }
 
-  void save(c10::Dict<std::string, Tensor>& d) const {
-    if (m_.defined()) d.insert("optim.m", m_.cpu().clone());
-    if (v_.defined()) d.insert("optim.v", v_.cpu().clone());
+  void save(c10::Dict<std::string, Tensor>& d, const std::string& prefix) const {
+    if (m_.defined()) d.insert(prefix + "optim.m", m_.cpu().clone());
+    if (v_.defined()) d.insert(prefix + "optim.v", v_.cpu().clone());
   }
 
-  void load(const std::map<std::string, Tensor>& d, int64_t steps) {
+  void load(const std::map<std::string, Tensor>& d, int64_t steps, const std::string& prefix) {
     torch::NoGradGuard no_grad;
-    auto restore = [&](Tensor& t, const char* key) {
+    auto restore = [&](Tensor& t, const std::string& key) {
       if (!t.defined()) return;
       const auto it = d.find(key);
       if (it == d.end() || it->second.numel() != t.numel())
@@ -102,8 +102,8 @@ class FlatOptimizer {
                            "' (another optimizer?)"};
       t.copy_(it->second);
     };
-    restore(m_, "optim.m");
-    restore(v_, "optim.v");
+    restore(m_, prefix + "optim.m");
+    restore(v_, prefix + "optim.v");
     steps_ = steps;
   }
 
@@ -313,35 +313,18 @@ class Trial {
     if (per_epoch_ > 1 && train_.rows % cfg_.batch_size == 1) --per_epoch_;
   }
 
-  TrainResult run(const EpochHook& on_epoch, const std::function<bool()>& stop_requested) {
-    int64_t epoch = 0;
-    if (req_.resume_checkpoint) epoch = load_checkpoint(*req_.resume_checkpoint);
-    std::optional<int64_t> pause_at = req_.pause_at;
-    json last;
-    if (!history_.empty()) last = history_.back();
-    while (epoch < total_epochs_) {
-      if (stop_requested && stop_requested()) return paused(epoch);
-      ++epoch;
-      last = train_epoch(epoch);
-      history_.push_back(last);
-      // Epochs up to start_epoch were reported before; without a checkpoint that far (none, or an
-      // older one) they are trained again silently, which reproduces the same state.
-      if (epoch <= req_.start_epoch) continue;
-      const EpochVerdict verdict = on_epoch ? on_epoch(epoch, last) : EpochVerdict{};
-      if (verdict.action == EpochAction::kPrune) {
-        TrainResult r;
-        r.kind = TrainResult::Kind::kPruned;
-        r.metrics = last;
-        r.last_epoch = epoch;
-        return r;
-      }
-      if (verdict.next_pause) pause_at = verdict.next_pause;
-      if (verdict.action == EpochAction::kPause || (pause_at && epoch == *pause_at))
-        return paused(epoch);
-    }
-    if (last.is_null()) last = evaluate_epoch_metrics(0.0, epoch);
-    return complete(last, epoch);
+  // One more epoch of training; its metrics join the history.
+  json train_one(int64_t epoch) {
+    json m = train_epoch(epoch);
+    history_.push_back(m);
+    return m;
   }
+
+  // Metrics without training (a trial asked for no further epochs).
+  json untrained_metrics(int64_t epoch) { return evaluate_epoch_metrics(0.0, epoch); }
+
+  [[nodiscard]] int64_t total_epochs() const { return total_epochs_; }
+  [[nodiscard]] const std::vector<json>& history() const { return history_; }
 
  private:
   json train_epoch(int64_t epoch) {
@@ -417,9 +400,16 @@ class Trial {
     return m;
   }
 
+ public:
   // ---- checkpoints ----
 
-  json meta(int64_t epoch) const {
+  // This model's state under `prefix` in `d`; returns its meta record.
+  json save_state(c10::Dict<std::string, Tensor>& d, const std::string& prefix,
+                  int64_t epoch) const {
+    for (const auto& [name, t] : detail::state_dict(*model_))
+      d.insert(prefix + "model." + name, t.detach().cpu().clone());
+    optim_->save(d, prefix);
+    d.insert(prefix + "generator", gen_.get_state());
     return {{"format", "hypertune-checkpoint"},
             {"version", 1},
             {"epoch", epoch},
@@ -429,16 +419,199 @@ class Trial {
             {"history", history_}};
   }
 
+  // Restores what save_state() wrote under `prefix` (m: its meta record); returns the epoch.
+  int64_t load_state(const std::map<std::string, Tensor>& d, const std::string& prefix,
+                     const json& m, const std::string& path) {
+    if (m.at("layers") != layers_)
+      throw TrialFailure{"checkpoint '" + path +
+                         "' was written for a different model: " + m.at("layers").dump()};
+    const int64_t epoch = m.at("epoch").get<int64_t>();
+    torch::NoGradGuard no_grad;
+    for (auto& [name, t] : detail::state_dict(*model_)) {
+      const auto it = d.find(prefix + "model." + name);
+      if (it == d.end() || it->second.sizes() != t.sizes())
+        throw TrialFailure{"checkpoint '" + path + "' lacks a matching tensor for '" + prefix +
+                           name + "'"};
+      t.copy_(it->second);
+    }
+    optim_->load(d, m.at("optimizer_steps").get<int64_t>(), prefix);
+    const auto git = d.find(prefix + "generator");
+    if (git == d.end()) throw TrialFailure{"checkpoint '" + path + "' has no generator state"};
+    gen_.set_state(git->second);
+    history_.clear();
+    for (const auto& h : m.at("history")) history_.push_back(h);
+    return epoch;
+  }
+
+  // ---- export ----
+
+  // Adds test_* metrics when the data has a test split.
+  void add_test_metrics(json& metrics) {
+    if (!ds_->test) return;
+    const DeviceData test = to_device(*ds_, *ds_->test, device_);
+    json t = evaluate(test);
+    for (const auto& [k, v] : t.items()) metrics[k == "val_loss" ? "test_loss" : "test_" + k] = v;
+  }
+
+  // Validation outputs on the host: class probabilities (rows x classes), or values in the
+  // target's units (rows x 1); and the truth (class index, or value in the target's units).
+  std::pair<Tensor, Tensor> validation_outputs() {
+    torch::NoGradGuard no_grad;
+    model_->eval();
+    const bool classification = ds_->task == TaskKind::kClassification;
+    const DeviceData& d = valid_;
+    Tensor outputs = torch::empty({d.rows, classification ? ds_->outputs : 1}, torch::kFloat32);
+    for (int64_t start = 0; start < d.rows; start += cfg_.eval_batch_size) {
+      const int64_t len = std::min<int64_t>(cfg_.eval_batch_size, d.rows - start);
+      const Tensor out = model_->forward(d.x.narrow(0, start, len));
+      outputs.narrow(0, start, len)
+          .copy_(classification ? torch::softmax(out, 1).cpu()
+                                : (out * ds_->target.scale + ds_->target.mean).cpu());
+    }
+    model_->train();
+    Tensor truth = d.y.cpu().to(torch::kFloat64);
+    if (!classification) truth = truth * ds_->target.scale + ds_->target.mean;
+    return {outputs, truth};
+  }
+
+  // Writes weights.pt, model.json and metrics.json of this model into `dir`.
+  void export_to(const fs::path& dir, const json& metrics, int64_t epoch) {
+    fs::create_directories(dir);
+    c10::Dict<std::string, Tensor> weights;
+    for (const auto& [name, t] : detail::state_dict(*model_))
+      weights.insert(name, t.detach().cpu().contiguous().clone());
+    write_bytes_atomic((dir / "weights.pt").string(), torch::pickle_save(weights));
+    json model = {{"format", "hypertune-model"},
+                  {"version", 1},
+                  {"task", to_string(ds_->task)},
+                  {"input_shape", ds_->input_shape},
+                  {"outputs", ds_->outputs},
+                  {"layers", layers_},
+                  {"loss", to_string(cfg_.loss.value_or(ds_->task == TaskKind::kClassification
+                                                            ? LossType::kCrossEntropy
+                                                            : LossType::kMse))},
+                  {"preprocessing", ds_->preprocessing},
+                  {"target", to_json(ds_->target)},
+                  {"seed", req_.seed},
+                  {"params", req_.params},
+                  {"epochs", epoch}};
+    write_text_atomic((dir / "model.json").string(), model.dump(2) + "\n");
+    json summary = {{"final", metrics},
+                    {"epochs", epoch},
+                    {"history", history_},
+                    {"dropped_missing_target", ds_->dropped_missing_target}};
+    write_text_atomic((dir / "metrics.json").string(), summary.dump(2) + "\n");
+  }
+
+ private:
+  const TrainRequest& req_;
+  PipelineConfig cfg_;
+  std::shared_ptr<const Dataset> ds_;
+  torch::Device device_;
+  at::Generator gen_;
+  Loss loss_;
+  json layers_;
+  torch::nn::Sequential model_{nullptr};
+  std::unique_ptr<FlatOptimizer> optim_;
+  DeviceData train_, valid_;
+  int64_t total_epochs_ = 0;
+  int64_t per_epoch_ = 0;
+  std::vector<json> history_;
+};
+
+// Runs one model (holdout) or one per fold (k-fold) epoch by epoch; with folds, every epoch trains
+// each fold's model once and the hook sees the mean of their metrics (time_s: the sum).
+class Runner {
+ public:
+  Runner(const TrainRequest& req, std::vector<std::unique_ptr<Trial>> trials)
+      : req_(req), trials_(std::move(trials)) {}
+
+  TrainResult run(const EpochHook& on_epoch, const std::function<bool()>& stop_requested) {
+    int64_t epoch = 0;
+    if (req_.resume_checkpoint) epoch = load_checkpoint(*req_.resume_checkpoint);
+    std::optional<int64_t> pause_at = req_.pause_at;
+    const int64_t total = trials_[0]->total_epochs();
+    json last;
+    if (!trials_[0]->history().empty()) last = mean_of_history(trials_[0]->history().size() - 1);
+    while (epoch < total) {
+      if (stop_requested && stop_requested()) return paused(epoch);
+      ++epoch;
+      std::vector<json> per_fold;
+      for (auto& t : trials_) per_fold.push_back(t->train_one(epoch));
+      last = mean(per_fold);
+      // Epochs up to start_epoch were reported before; without a checkpoint that far (none, or an
+      // older one) they are trained again silently, which reproduces the same state.
+      if (epoch <= req_.start_epoch) continue;
+      const EpochVerdict verdict = on_epoch ? on_epoch(epoch, last) : EpochVerdict{};
+      if (verdict.action == EpochAction::kPrune) {
+        TrainResult r;
+        r.kind = TrainResult::Kind::kPruned;
+        r.metrics = last;
+        r.last_epoch = epoch;
+        return r;
+      }
+      if (verdict.next_pause) pause_at = verdict.next_pause;
+      if (verdict.action == EpochAction::kPause || (pause_at && epoch == *pause_at))
+        return paused(epoch);
+    }
+    if (last.is_null()) {
+      std::vector<json> per_fold;
+      for (auto& t : trials_) per_fold.push_back(t->untrained_metrics(epoch));
+      last = mean(per_fold);
+    }
+    return complete(epoch);
+  }
+
+ private:
+  [[nodiscard]] bool folded() const { return trials_.size() > 1; }
+  [[nodiscard]] std::string prefix(size_t i) const {
+    return folded() ? "fold" + std::to_string(i) + "." : std::string();
+  }
+
+  static json mean(const std::vector<json>& per_fold) {
+    if (per_fold.size() == 1) return per_fold[0];
+    json m = json::object();
+    for (const auto& [k, v] : per_fold[0].items()) {
+      if (!v.is_number()) continue;
+      double sum = 0.0;
+      bool all = true;
+      for (const auto& f : per_fold) {
+        const auto it = f.find(k);
+        if (it == f.end() || !it->is_number()) {
+          all = false;
+          break;
+        }
+        sum += it->get<double>();
+      }
+      if (all) m[k] = k == "time_s" ? sum : sum / static_cast<double>(per_fold.size());
+    }
+    return m;
+  }
+
+  json mean_of_history(size_t i) const {
+    std::vector<json> per_fold;
+    for (const auto& t : trials_) per_fold.push_back(t->history().at(i));
+    return mean(per_fold);
+  }
+
   TrainResult paused(int64_t epoch) {
     if (req_.checkpoint_dir.empty())
       throw TrialFailure{"asked to pause at epoch " + std::to_string(epoch) +
                          " but the trial has no checkpoint_dir"};
     c10::Dict<std::string, Tensor> d;
-    for (const auto& [name, t] : detail::state_dict(*model_))
-      d.insert("model." + name, t.detach().cpu().clone());
-    optim_->save(d);
-    d.insert("generator", gen_.get_state());
-    const std::string text = meta(epoch).dump();
+    json meta;
+    if (!folded()) {
+      meta = trials_[0]->save_state(d, "", epoch);
+    } else {
+      meta = {{"format", "hypertune-checkpoint"},
+              {"version", 1},
+              {"epoch", epoch},
+              {"folds", trials_.size()},
+              {"fold_meta", json::array()}};
+      for (size_t i = 0; i < trials_.size(); ++i)
+        meta["fold_meta"].push_back(trials_[i]->save_state(d, prefix(i), epoch));
+    }
+    const std::string text = meta.dump();
     d.insert("meta", torch::from_blob(const_cast<char*>(text.data()),
                                       {static_cast<int64_t>(text.size())}, torch::kUInt8)
                          .clone());
@@ -448,7 +621,8 @@ class Trial {
     TrainResult r;
     r.kind = TrainResult::Kind::kPaused;
     r.checkpoint = path;
-    r.metrics = history_.empty() ? json::object() : history_.back();
+    r.metrics = trials_[0]->history().empty() ? json::object()
+                                              : mean_of_history(trials_[0]->history().size() - 1);
     r.last_epoch = epoch;
     return r;
   }
@@ -469,82 +643,70 @@ class Trial {
     const Tensor raw = mit->second.contiguous();
     const json m = json::parse(
         std::string(static_cast<const char*>(raw.data_ptr()), static_cast<size_t>(raw.numel())));
-    if (m.at("layers") != layers_)
-      throw TrialFailure{"checkpoint '" + path +
-                         "' was written for a different model: " + m.at("layers").dump()};
-    const int64_t epoch = m.at("epoch").get<int64_t>();
-    torch::NoGradGuard no_grad;
-    for (auto& [name, t] : detail::state_dict(*model_)) {
-      const auto it = d.find("model." + name);
-      if (it == d.end() || it->second.sizes() != t.sizes())
-        throw TrialFailure{"checkpoint '" + path + "' lacks a matching tensor for '" + name + "'"};
-      t.copy_(it->second);
-    }
-    optim_->load(d, m.at("optimizer_steps").get<int64_t>());
-    const auto git = d.find("generator");
-    if (git == d.end()) throw TrialFailure{"checkpoint '" + path + "' has no generator state"};
-    gen_.set_state(git->second);
-    for (const auto& h : m.at("history")) history_.push_back(h);
+    const auto folds = m.value("folds", size_t{1});
+    if (folds != trials_.size())
+      throw TrialFailure{"checkpoint '" + path + "' holds " + std::to_string(folds) +
+                         " fold model(s), the trial trains " + std::to_string(trials_.size())};
+    if (!folded()) return trials_[0]->load_state(d, "", m, path);
+    int64_t epoch = 0;
+    for (size_t i = 0; i < trials_.size(); ++i)
+      epoch = trials_[i]->load_state(d, prefix(i), m.at("fold_meta").at(i), path);
     return epoch;
   }
 
-  // ---- export ----
-
-  TrainResult complete(json metrics, int64_t epoch) {
-    if (ds_->test) {
-      const DeviceData test = to_device(*ds_, *ds_->test, device_);
-      json t = evaluate(test);
-      for (const auto& [k, v] : t.items()) metrics[k == "val_loss" ? "test_loss" : "test_" + k] = v;
+  TrainResult complete(int64_t epoch) {
+    std::vector<json> finals;
+    for (size_t i = 0; i < trials_.size(); ++i) {
+      json f = trials_[i]->history().empty() ? trials_[i]->untrained_metrics(epoch)
+                                             : trials_[i]->history().back();
+      trials_[i]->add_test_metrics(f);
+      finals.push_back(std::move(f));
     }
+    const json metrics = mean(finals);
     TrainResult r;
     r.kind = TrainResult::Kind::kComplete;
     r.metrics = metrics;
     r.last_epoch = epoch;
-    if (!req_.checkpoint_dir.empty()) {
-      const fs::path dir = fs::path(req_.checkpoint_dir) / "model";
-      fs::create_directories(dir);
-      c10::Dict<std::string, Tensor> weights;
-      for (const auto& [name, t] : detail::state_dict(*model_))
-        weights.insert(name, t.detach().cpu().contiguous().clone());
-      write_bytes_atomic((dir / "weights.pt").string(), torch::pickle_save(weights));
-      json model = {{"format", "hypertune-model"},
-                    {"version", 1},
-                    {"task", to_string(ds_->task)},
-                    {"input_shape", ds_->input_shape},
-                    {"outputs", ds_->outputs},
-                    {"layers", layers_},
-                    {"loss", to_string(cfg_.loss.value_or(ds_->task == TaskKind::kClassification
-                                                              ? LossType::kCrossEntropy
-                                                              : LossType::kMse))},
-                    {"preprocessing", ds_->preprocessing},
-                    {"target", to_json(ds_->target)},
-                    {"seed", req_.seed},
-                    {"params", req_.params},
-                    {"epochs", epoch}};
-      write_text_atomic((dir / "model.json").string(), model.dump(2) + "\n");
-      json summary = {{"final", metrics},
-                      {"epochs", epoch},
-                      {"history", history_},
-                      {"dropped_missing_target", ds_->dropped_missing_target}};
-      write_text_atomic((dir / "metrics.json").string(), summary.dump(2) + "\n");
-      r.model_dir = dir.string();
+    if (req_.checkpoint_dir.empty()) return r;
+    const fs::path dir = fs::path(req_.checkpoint_dir) / "model";
+    fs::create_directories(dir);
+    std::vector<Tensor> outputs, truths;
+    for (size_t i = 0; i < trials_.size(); ++i) {
+      const fs::path member = folded() ? dir / ("fold-" + std::to_string(i)) : dir;
+      trials_[i]->export_to(member, finals[i], epoch);
+      auto [o, t] = trials_[i]->validation_outputs();
+      outputs.push_back(o);
+      truths.push_back(t);
     }
+    c10::Dict<std::string, Tensor> v;
+    v.insert("outputs", torch::cat(outputs, 0).contiguous());
+    v.insert("truth", torch::cat(truths, 0).contiguous());
+    write_bytes_atomic((dir / "validation.pt").string(), torch::pickle_save(v));
+    if (folded()) {
+      json members = json::array();
+      for (size_t i = 0; i < trials_.size(); ++i) members.push_back("fold-" + std::to_string(i));
+      json history = json::array();
+      for (size_t e = 0; e < trials_[0]->history().size(); ++e) history.push_back(mean_of_history(e));
+      const json manifest = {{"format", "hypertune-ensemble"},
+                             {"version", 1},
+                             {"combine", "mean"},
+                             {"source", "k-fold"},
+                             {"members", members},
+                             {"params", req_.params},
+                             {"epochs", epoch}};
+      write_text_atomic((dir / "model.json").string(), manifest.dump(2) + "\n");
+      const json summary = {{"final", metrics},
+                            {"epochs", epoch},
+                            {"folds", trials_.size()},
+                            {"history", history}};
+      write_text_atomic((dir / "metrics.json").string(), summary.dump(2) + "\n");
+    }
+    r.model_dir = dir.string();
     return r;
   }
 
   const TrainRequest& req_;
-  PipelineConfig cfg_;
-  std::shared_ptr<const Dataset> ds_;
-  torch::Device device_;
-  at::Generator gen_;
-  Loss loss_;
-  json layers_;
-  torch::nn::Sequential model_{nullptr};
-  std::unique_ptr<FlatOptimizer> optim_;
-  DeviceData train_, valid_;
-  int64_t total_epochs_ = 0;
-  int64_t per_epoch_ = 0;
-  std::vector<json> history_;
+  std::vector<std::unique_ptr<Trial>> trials_;
 };
 
 // OpenBLAS (pthread build) runs its own thread pool beside LibTorch's: at::set_num_threads does
@@ -595,8 +757,20 @@ TrainResult train(const TrainRequest& request, const EpochHook& on_epoch,
         return failed(std::string("trial.pipeline.loss: ") + to_string(*cfg.loss) +
                       " does not fit the " + to_string(ds->task) + " task of this data");
     }
-    Trial trial(request, std::move(cfg), std::move(ds));
-    return trial.run(on_epoch, stop_requested);
+    std::vector<std::unique_ptr<Trial>> trials;
+    if (cfg.data.folds > 1 && !cfg.data.validation) {
+      // One model per fold, each on its own load of the data (validation = that fold).
+      for (int f = 0; f < cfg.data.folds; ++f) {
+        PipelineConfig fc = cfg;
+        fc.data.fold = f;
+        std::shared_ptr<const Dataset> fds = f == cfg.data.fold ? ds : load_dataset(fc.data, fc.task);
+        trials.push_back(std::make_unique<Trial>(request, std::move(fc), std::move(fds)));
+      }
+    } else {
+      trials.push_back(std::make_unique<Trial>(request, std::move(cfg), std::move(ds)));
+    }
+    Runner runner(request, std::move(trials));
+    return runner.run(on_epoch, stop_requested);
   } catch (const TrialFailure& f) {
     return failed(f.reason);
   } catch (const Error& e) {

@@ -14,8 +14,12 @@
 // again without calling on_epoch, which reproduces the same state.
 // On completion the model is exported to <checkpoint_dir>/model/: weights.pt (a torch.save-
 // compatible dict of tensors named as the equivalent torch.nn.Sequential's state dict),
-// model.json (layers, preprocessing, labels) and metrics.json (final metrics and per-epoch
-// history).
+// model.json (layers, preprocessing, labels), metrics.json (final metrics and per-epoch
+// history) and validation.pt (the outputs on the validation rows and their truth).
+// k-fold (data.folds >= 2): one model per fold is trained in lockstep, each epoch once per fold;
+// on_epoch sees the mean of the fold models' metrics (time_s: the sum). A pause checkpoints every
+// fold model in one file; the export is model/fold-<i>/ per fold plus an ensemble model.json
+// (predict.h) and the out-of-fold validation.pt.
 //
 // Randomness: initialisation, shuffling and dropout draw only from a generator seeded with `seed`,
 // so the same section, parameters and seed give the same metrics on CPU, also when several trials

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -14,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "pipelines/csv.h"
+#include "pipelines/idx.h"
 #include "support/process.h"
 #include "support/temp_dir.h"
 
@@ -74,6 +76,48 @@ void regression_csv(const std::string& path, int rows, uint64_t seed) {
   write(path, o.str());
 }
 
+// Two classes from a product of features with 20% of the labels flipped: noisy enough that the
+// mean of a few models beats the best single one.
+void noisy_csv(const std::string& path, int rows, uint64_t seed) {
+  Lcg g{seed};
+  std::ostringstream o;
+  o << "a,b,c,d,e,cls\n";
+  char buf[32];
+  for (int i = 0; i < rows; ++i) {
+    double x[5];
+    for (double& v : x) v = g.next() * 2 - 1;
+    const double score = x[0] * x[1] + 0.5 * x[2] - 0.3 * x[3];
+    bool yes = score > 0;
+    if (g.next() < 0.2) yes = !yes;
+    for (double v : x) {
+      std::snprintf(buf, sizeof buf, "%.4f,", v);
+      o << buf;
+    }
+    o << (yes ? "yes" : "no") << "\n";
+  }
+  write(path, o.str());
+}
+
+// 8x8 images of three classes (bright left half, right half, top half) with noise; returns labels.
+std::vector<uint8_t> images_idx(const std::string& images, const std::string& labels, int n, uint64_t seed) {
+  Lcg g{seed};
+  hypertune::pipelines::IdxArray img, lab;
+  img.dims = {n, 8, 8};
+  lab.dims = {n};
+  for (int i = 0; i < n; ++i) {
+    const int cls = static_cast<int>(g.next() * 3);
+    lab.data.push_back(static_cast<uint8_t>(cls));
+    for (int r = 0; r < 8; ++r)
+      for (int c = 0; c < 8; ++c) {
+        const bool lit = (cls == 0 && c < 4) || (cls == 1 && c >= 4) || (cls == 2 && r < 4);
+        img.data.push_back(static_cast<uint8_t>((lit ? 120 : 0) + static_cast<int>(g.next() * 130)));
+      }
+  }
+  hypertune::pipelines::write_idx(images, img, true);
+  hypertune::pipelines::write_idx(labels, lab, false);
+  return lab.data;
+}
+
 bool no_partial_left(const fs::path& dir) {
   for (const auto& e : fs::directory_iterator(dir)) {
     if (e.path().filename().string().find(".partial-") != std::string::npos) return false;
@@ -90,7 +134,7 @@ TEST_CASE("baseline classification: outputs consistent, target in test dropped, 
   classification_csv(dir.file("test.csv"), 37, 2);  // holds the target: dropped with a warning
   auto run = [&](const std::string& out) {
     return run_process({kBin, "baseline", "--train", dir.file("train.csv"), "--target", "label", "--test",
-                        dir.file("test.csv"), "--time-budget", "30s", "--max-trials", "6", "--seed", "3",
+                        dir.file("test.csv"), "--time-budget", "120s", "--max-trials", "6", "--seed", "3",
                         "--out", dir.file(out)});
   };
   const auto r = run("out");
@@ -113,11 +157,18 @@ TEST_CASE("baseline classification: outputs consistent, target in test dropped, 
   CHECK(j["metric"] == "accuracy");
   CHECK(j["seed"] == 3);
   CHECK(j["trials"]["total"] == 6);
-  CHECK(j["validation"]["scheme"] == "holdout");
+  // 240 rows: stratified 5-fold; the ensemble decision is recorded with both scores.
+  CHECK(j["validation"]["scheme"] == "k-fold");
+  CHECK(j["validation"]["folds"] == 5);
+  CHECK(r.out.find("5-fold cross-validation of 240 rows") != std::string::npos);
+  CHECK(j["ensemble"]["single_score"].is_number());
+  CHECK(j["ensemble"]["ensemble_score"].is_number());
+  CHECK((j["ensemble"]["chosen"] == "single" || j["ensemble"]["chosen"] == "ensemble"));
+  CHECK(j["model"] == j["ensemble"]["chosen"]);
   CHECK(j["data"]["train"]["sha256"].get<std::string>().size() == 64);
   CHECK(j["data"]["test"]["rows"] == 37);
   CHECK(j["refit"]["done"] == true);
-  CHECK(j["budget_used_seconds"].get<double>() < 30.0);
+  CHECK(j["budget_used_seconds"].get<double>() < 120.0);
   CHECK(j["dropped_columns"] == nlohmann::json::array({"row", "const"}));
   // The classes are learnable: a model that ignored the features scores about 1/3 to 1/2.
   CHECK(j["validation_score"].get<double>() >= 0.8);
@@ -169,7 +220,7 @@ TEST_CASE("baseline regression: rmse well below the target's spread, numeric pre
     write(dir.file("test.csv"), o.str());
   }
   const auto r = run_process({kBin, "baseline", "--train", dir.file("train.csv"), "--target", "y", "--test",
-                              dir.file("test.csv"), "--time-budget", "30s", "--max-trials", "8", "--out",
+                              dir.file("test.csv"), "--time-budget", "120s", "--max-trials", "8", "--out",
                               dir.file("out")});
   INFO(r.out);
   REQUIRE(r.exit_code == 0);
@@ -236,4 +287,105 @@ TEST_CASE("baseline bad input: exit 2, a message naming the problem, nothing lef
   expect_error({"--train", train, "--target", "label", "--time-budget", "soon"}, "--time-budget soon");
   expect_error({"--train", train, "--target", "label", "--metric", "rmse"}, "not a classification metric");
   expect_error({"--train", train, "--target", "label", "--metric", "roc_auc"}, "exactly two classes");
+}
+
+TEST_CASE("baseline ensemble: chosen when the top-k mean scores better, predicts the mean of its members",
+          "[baseline]") {
+  TempDir dir("baseline-ens");
+  noisy_csv(dir.file("train.csv"), 300, 7);
+  noisy_csv(dir.file("test.csv"), 40, 8);
+  const auto r = run_process({kBin, "baseline", "--train", dir.file("train.csv"), "--target", "cls", "--test",
+                              dir.file("test.csv"), "--time-budget", "120s", "--max-trials", "10", "--seed", "2",
+                              "--out", dir.file("out")});
+  INFO(r.out);
+  REQUIRE(r.exit_code == 0);
+  const fs::path out = dir.path() / "out";
+  const auto j = nlohmann::json::parse(read((out / "baseline.json").string()));
+  INFO(j.dump(1));
+  // With this seed the mean of the top configurations beats the best one on the out-of-fold rows.
+  REQUIRE(j["model"] == "ensemble");
+  const auto& e = j["ensemble"];
+  CHECK(e["chosen"] == "ensemble");
+  CHECK(e["ensemble_score"].get<double>() > e["single_score"].get<double>());
+  CHECK(j["validation_score"] == e["ensemble_score"]);
+  const auto k = e["k"].get<size_t>();
+  REQUIRE(k >= 2);
+  REQUIRE(e["trials"].size() == k);
+  CHECK(e["trials"][0] == j["best_trial"]);
+  CHECK(j["refit"]["members"].size() == k);
+  const auto manifest = nlohmann::json::parse(read((out / "model/model.json").string()));
+  CHECK(manifest["format"] == "hypertune-ensemble");
+  REQUIRE(manifest["members"].size() == k);
+
+  // `hypertune predict` takes the ensemble as it is: the same as predictions.csv, and the mean of
+  // its members' probabilities, each member predicted on its own.
+  auto predict = [&](const fs::path& model, const std::string& name) {
+    const auto p = run_process({kBin, "predict", "--model", model.string(), "--input", dir.file("test.csv"),
+                                "--output", dir.file(name)});
+    INFO(p.out);
+    REQUIRE(p.exit_code == 0);
+    return hypertune::pipelines::read_csv(dir.file(name));
+  };
+  const auto whole = predict(out / "model", "whole.csv");
+  REQUIRE(whole.header == std::vector<std::string>{"prediction", "proba_no", "proba_yes"});
+  REQUIRE(whole.rows.size() == 40);
+  const auto preds = hypertune::pipelines::read_csv((out / "predictions.csv").string());
+  REQUIRE(preds.rows.size() == 40);
+  std::vector<double> mean_yes(40, 0.0);
+  for (const auto& m : manifest["members"]) {
+    const auto p = predict(out / "model" / m.get<std::string>(), "member.csv");
+    REQUIRE(p.rows.size() == 40);
+    for (size_t i = 0; i < 40; ++i) mean_yes[i] += std::stod(p.rows[i][2]) / static_cast<double>(k);
+  }
+  for (size_t i = 0; i < 40; ++i) {
+    CHECK(std::stod(whole.rows[i][2]) == Approx(mean_yes[i]).margin(1e-5));
+    CHECK(whole.rows[i][0] == (mean_yes[i] > 0.5 ? "yes" : "no"));
+    CHECK(preds.rows[i][0] == whole.rows[i][0]);
+  }
+}
+
+TEST_CASE("baseline validation: holdout when a class has fewer rows than folds", "[baseline]") {
+  TempDir dir("baseline-holdout");
+  classification_csv(dir.file("train.csv"), 240, 1);
+  {
+    std::ofstream f(dir.file("train.csv"), std::ios::app);
+    f << "r1,241,0.1,0.2,blue,k,rare\nr2,242,0.3,0.1,blue,k,rare\nr3,243,0.2,0.4,blue,k,rare\n";
+  }
+  const auto r = run_process({kBin, "baseline", "--train", dir.file("train.csv"), "--target", "label",
+                              "--time-budget", "120s", "--max-trials", "3", "--out", dir.file("out")});
+  INFO(r.out);
+  REQUIRE(r.exit_code == 0);
+  const auto j = nlohmann::json::parse(read(dir.file("out/baseline.json")));
+  CHECK(j["validation"]["scheme"] == "holdout");
+  CHECK(j["validation"]["fraction"] == 0.2);
+  CHECK(j["validation"]["reason"] == "class 'rare' has 3 rows, fewer than 5 folds");
+  CHECK(read(dir.file("out/sweep.yaml")).find("folds:") == std::string::npos);
+}
+
+TEST_CASE("baseline image set: IDX in, a CNN well above chance, predictions for the test images", "[baseline]") {
+  TempDir dir("baseline-img");
+  images_idx(dir.file("train-images.gz"), dir.file("train-labels.idx"), 300, 21);
+  const auto truth = images_idx(dir.file("test-images.gz"), dir.file("test-labels.idx"), 30, 22);
+  const auto r = run_process({kBin, "baseline", "--train-images", dir.file("train-images.gz"), "--train-labels",
+                              dir.file("train-labels.idx"), "--test-images", dir.file("test-images.gz"),
+                              "--time-budget", "120s", "--max-trials", "4", "--seed", "1", "--out",
+                              dir.file("out")});
+  INFO(r.out);
+  REQUIRE(r.exit_code == 0);
+  const fs::path out = dir.path() / "out";
+  for (const char* f : {"model/model.json", "predictions.csv", "leaderboard.csv", "report.html", "baseline.json"})
+    CHECK(fs::exists(out / f));
+  const auto j = nlohmann::json::parse(read((out / "baseline.json").string()));
+  CHECK(j["task"] == "classification");
+  CHECK(j["classes"] == nlohmann::json::array({"0", "1", "2"}));
+  CHECK(j["validation"]["scheme"] == "holdout");
+  CHECK(j["data"]["train_images"]["sha256"].get<std::string>().size() == 64);
+  // Chance is about 1/3; the classes differ by which half of the image is bright.
+  CHECK(j["validation_score"].get<double>() >= 0.9);
+  const auto preds = hypertune::pipelines::read_csv((out / "predictions.csv").string());
+  REQUIRE(preds.header == std::vector<std::string>{"index", "prediction"});
+  REQUIRE(preds.rows.size() == 30);
+  int right = 0;
+  for (size_t i = 0; i < 30; ++i) right += preds.rows[i][1] == std::to_string(truth[i]);
+  CHECK(right >= 25);
 }
