@@ -1,10 +1,13 @@
 #include <cstdio>
+#include <cstring>
 #include <exception>
+#include <string>
 
 #include <spdlog/spdlog.h>
 
 #include "cli/commands.h"
 #include "search/error.h"
+#include "worker/torch_plugin.h"
 
 #ifndef HYPERTUNE_VERSION
 #define HYPERTUNE_VERSION "0.0.0"
@@ -25,10 +28,33 @@ int main(int argc, char** argv) {
   add_worker_command(app);
   add_keygen_command(app);
   add_report_command(app);
-  add_predict_command(app);
-#ifdef HYPERTUNE_WITH_PIPELINES
-  add_baseline_command(app);
-#endif
+
+  // `predict` and `baseline` train or run models: they live in the LibTorch plugin, loaded only
+  // when one of them is the command (worker/torch_plugin.h). Otherwise they are listed in --help
+  // without loading anything.
+  std::string command;
+  for (int i = 1; i < argc; ++i) {
+    if (argv[i][0] != '-') {
+      command = argv[i];
+      break;
+    }
+  }
+  try {
+    if (command == "predict" || command == "baseline") {
+      hypertune::worker::load_torch_plugin(command).add_commands(app);
+    } else {
+      app.add_subcommand("predict", "Predict with an exported model (a trial's model/ directory)")->allow_extras();
+      app.add_subcommand("baseline", "AutoML baseline: plan and run a sweep on a CSV or IDX image set, refit the "
+                                     "best model, predict the test file (docs/baseline.md)")
+          ->allow_extras();
+    }
+  } catch (const hypertune::ConfigError& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return kExitConfig;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return kExitFailure;
+  }
 
   try {
     app.parse(argc, argv);

@@ -9,29 +9,17 @@
 #include "search/error.h"
 #include "worker/command_runner.h"
 #include "worker/function_runner.h"
-#ifdef HYPERTUNE_WITH_PIPELINES
-#include "worker/pipeline_runner.h"
-#endif
+#include "worker/torch_plugin.h"
 
 namespace hypertune::worker {
 
-bool pipelines_available() noexcept {
-#ifdef HYPERTUNE_WITH_PIPELINES
-  return true;
-#else
-  return false;
-#endif
-}
+bool pipelines_available() noexcept { return !torch_plugin_path().empty(); }
 
 std::unique_ptr<TrialRunner> make_runner(const nlohmann::json& trial) {
   if (trial.contains("function")) return std::make_unique<FunctionRunner>();
   if (trial.contains("command")) return std::make_unique<CommandRunner>();
   if (trial.contains("pipeline")) {
-#ifdef HYPERTUNE_WITH_PIPELINES
-    return std::make_unique<PipelineRunner>();
-#else
-    throw ConfigError("trial.pipeline", "this hypertune was built without LibTorch (HYPERTUNE_WITH_TORCH=OFF)");
-#endif
+    return std::unique_ptr<TrialRunner>(load_torch_plugin("trial.pipeline").make_pipeline_runner());
   }
   throw ConfigError("trial", "expected one of `function`, `command` or `pipeline`");
 }
@@ -55,6 +43,13 @@ bool executable_on_path(const std::string& name) {
 
 std::vector<std::string> check_runnable(const nlohmann::json& trial, const std::string& work_dir) {
   std::vector<std::string> problems;
+  if (trial.contains("pipeline")) {
+    // Checked without loading LibTorch: the scheduler side never trains.
+    if (!pipelines_available()) {
+      problems.push_back("trial.pipeline: this hypertune was built without LibTorch (HYPERTUNE_WITH_TORCH=OFF)");
+    }
+    return problems;
+  }
   try {
     (void)make_runner(trial);
   } catch (const ConfigError& e) {

@@ -14,7 +14,7 @@
 namespace hypertune::worker {
 
 // Throws hypertune::ConfigError when the section names no known kind (or pipelines were not
-// built into this binary).
+// built). A pipeline runner loads the LibTorch plugin on first use (worker/torch_plugin.h).
 [[nodiscard]] std::unique_ptr<TrialRunner> make_runner(const nlohmann::json& trial_section);
 
 // What would stop this machine from running the section's trials: an unknown kind, a command
@@ -23,7 +23,8 @@ namespace hypertune::worker {
 [[nodiscard]] std::vector<std::string> check_runnable(const nlohmann::json& trial_section,
                                                       const std::string& work_dir);
 
-// Whether this binary can run `pipeline:` trials (built with LibTorch).
+// Whether this binary can run `pipeline:` trials: its LibTorch plugin exists (worker/torch_plugin.h).
+// Does not load it.
 [[nodiscard]] bool pipelines_available() noexcept;
 
 }  // namespace hypertune::worker

@@ -258,3 +258,25 @@ trial:
   CHECK_THAT(after.out, Catch::Contains("No scheduler is serving this study now."));
   CHECK_FALSE(std::filesystem::exists(db + ".live.json"));
 }
+
+TEST_CASE("the executable starts without LibTorch; pipelines come from its plugin", "[cli][plugin]") {
+  // Commands that never train must not pay for loading LibTorch (worker/torch_plugin.h).
+  const auto ldd = run_process({"ldd", kBin});
+  REQUIRE(ldd.exit_code == 0);
+  CHECK(ldd.out.find("libtorch") == std::string::npos);
+  CHECK(ldd.out.find("libc10") == std::string::npos);
+  const std::string plugin = kBin.substr(0, kBin.rfind('/')) + "/libhypertune_torch.so";
+  if (!std::ifstream(plugin)) {
+    WARN("built without LibTorch: no plugin to check");
+    const auto r = run_process({kBin, "predict", "--model", "m", "--input", "x.csv", "--output", "y.csv"});
+    CHECK(r.exit_code == 2);
+    CHECK(r.out.find("without LibTorch") != std::string::npos);
+    return;
+  }
+  const auto plugin_ldd = run_process({"ldd", plugin});
+  CHECK(plugin_ldd.out.find("libtorch") != std::string::npos);
+  // The plugin's commands are there, with their own options.
+  const auto help = run_process({kBin, "predict", "--help"});
+  CHECK(help.exit_code == 0);
+  CHECK(help.out.find("--model") != std::string::npos);
+}
