@@ -30,6 +30,8 @@
 #include "cli/study_view.h"
 #include "pipelines/csv.h"
 #include "pipelines/idx.h"
+#include "protocol/keys.h"
+#include "scheduler/dispatcher.h"
 #include "scheduler/sha256.h"
 #include "search/error.h"
 #ifdef HYPERTUNE_WITH_PIPELINES
@@ -54,6 +56,8 @@ struct BaselineArgs {
   std::optional<std::string> test, id, task, metric, train_images, train_labels, test_images;
   std::string budget = "10m";
   int workers = 1;
+  std::optional<std::string> connect, keys, allow, endpoint_file;
+  bool insecure = false;
   uint64_t seed = 0;
   std::optional<int64_t> max_trials;
   bool quiet = false;
@@ -339,6 +343,21 @@ void run_baseline(const BaselineArgs& a) {
     else if (*a.task == "regression") opts.task = pipelines::TaskKind::kRegression;
     else throw ConfigError("--task " + *a.task, "expected classification or regression");
   }
+  if (a.connect) {
+    if (a.workers != 1) throw ConfigError("--connect", "trains on `hypertune worker` processes; drop --workers");
+    if (a.keys.has_value() != a.allow.has_value()) {
+      throw ConfigError(a.keys ? "--allow" : "--keys",
+                        "CURVE needs both the baseline's secret key (--keys) and the workers' public keys (--allow)");
+    }
+    if (!a.keys && !a.insecure && !scheduler::is_loopback_endpoint(*a.connect)) {
+      throw ConfigError("--connect", "'" + *a.connect +
+                                         "' is reachable from other machines, and without CURVE keys anyone could "
+                                         "connect: give --keys and --allow (see `hypertune keygen`), or --insecure");
+    }
+  } else if (a.keys || a.allow || a.endpoint_file || a.insecure) {
+    throw ConfigError(a.keys ? "--keys" : a.allow ? "--allow" : a.endpoint_file ? "--endpoint-file" : "--insecure",
+                      "only applies with --connect");
+  }
   const bool images = a.train_images.has_value();
   if (images == !a.train.empty()) {
     throw ConfigError("baseline", "give either --train (CSV) or --train-images with --train-labels (IDX)");
@@ -419,14 +438,56 @@ void run_baseline(const BaselineArgs& a) {
         stop.store(true);
       }
     });
-    LocalRunOptions ro;
-    ro.slots = a.workers;
-    ro.trial = s.config->trial;
-    ro.work_dir = s.config->config_dir.string();
-    ro.artifacts_dir = s.artifacts_dir;
-    ro.threads_per_trial = 1;
-    ro.stop = &stop;
-    (void)run_in_process(*s.study, ro);
+    if (a.connect) {
+      // Worker processes train the trials: this process serves the sweep at --connect.
+      scheduler::DispatcherOptions dopts;
+      dopts.bind = *a.connect;
+      if (a.keys) {
+        const auto pair = protocol::load_secret_key(*a.keys, "--keys");
+        dopts.curve =
+            scheduler::CurveServerOptions{pair.secret_z85, protocol::load_allow_list(*a.allow, "--allow")};
+      }
+      dopts.trial = s.config->trial;
+      dopts.work_dir = s.config->config_dir.string();
+      dopts.artifacts_dir = fs::absolute(s.artifacts_dir).lexically_normal().string();
+      dopts.threads_per_trial = 1;
+      std::unique_ptr<scheduler::Dispatcher> dispatcher;
+      try {
+        dispatcher = std::make_unique<scheduler::Dispatcher>(*s.study, *s.store, std::move(dopts));
+      } catch (const ConfigError&) {
+        throw;
+      } catch (const Error& e) {
+        throw ConfigError("--connect " + *a.connect, e.what());
+      }
+      if (a.endpoint_file) write_text(*a.endpoint_file, dispatcher->endpoint() + "\n");
+      if (!a.quiet) {
+        std::printf("Serving the sweep at %s%s; start workers with: hypertune worker --connect %s\n",
+                    dispatcher->endpoint().c_str(), a.keys ? " (CURVE)" : "", dispatcher->endpoint().c_str());
+        std::fflush(stdout);
+      }
+      std::atomic<bool> served{false};
+      std::thread stopper([&] {
+        while (!served.load()) {
+          if (stop.load()) {
+            dispatcher->request_stop(false);
+            return;
+          }
+          std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+      });
+      (void)dispatcher->run();
+      served.store(true);
+      stopper.join();
+    } else {
+      LocalRunOptions ro;
+      ro.slots = a.workers;
+      ro.trial = s.config->trial;
+      ro.work_dir = s.config->config_dir.string();
+      ro.artifacts_dir = s.artifacts_dir;
+      ro.threads_per_trial = 1;
+      ro.stop = &stop;
+      (void)run_in_process(*s.study, ro);
+    }
     {
       std::lock_guard lock(mu);
       finished = true;
@@ -614,7 +675,10 @@ void run_baseline(const BaselineArgs& a) {
   j["stopped_by_budget"] = stopped_by_budget;
   j["budget_seconds"] = opts.budget_seconds;
   j["seed"] = opts.seed;
-  j["workers"] = a.workers;
+  if (a.connect)
+    j["connect"] = *a.connect;
+  else
+    j["workers"] = a.workers;
   j["data"] = data_json;
   if (plan.id) j["id_column"] = *plan.id;
   if (!images) j["target"] = a.target;
@@ -657,6 +721,14 @@ void add_baseline_command(CLI::App& app) {
   cmd->add_option("--time-budget", a->budget, "Wall-clock budget, a hard limit (default 10m)")->capture_default_str();
   cmd->add_option("-w,--workers", a->workers, "Trials trained at once in this process (1: deterministic)")
       ->check(CLI::Range(1, 256));
+  cmd->add_option("--connect", a->connect,
+                  "Serve the sweep at this ZeroMQ endpoint (tcp://*:5555; port * lets the OS pick) for "
+                  "`hypertune worker --connect` processes instead of training in this process");
+  cmd->add_option("--keys", a->keys, "With --connect: this side's CURVE secret key file (hypertune keygen)");
+  cmd->add_option("--allow", a->allow, "With --connect: file of the workers' CURVE public keys, one per line");
+  cmd->add_flag("--insecure", a->insecure, "With --connect: allow a non-loopback endpoint without CURVE keys");
+  cmd->add_option("--endpoint-file", a->endpoint_file,
+                  "With --connect: write the bound endpoint to this file once listening");
   cmd->add_option("--seed", a->seed, "Seed of the split, the sampler and every trial")->capture_default_str();
   cmd->add_option("--max-trials", a->max_trials, "Trial count (default: derived from data size and budget)");
   cmd->add_option("--train-images", a->train_images, "Training images (IDX)")->check(CLI::ExistingFile);

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <string>
@@ -22,7 +23,10 @@
 namespace {
 
 namespace fs = std::filesystem;
+using hypertune::test::Process;
 using hypertune::test::run_process;
+using hypertune::test::wait_until;
+using namespace std::chrono_literals;
 using hypertune::test::TempDir;
 
 const std::string kBin = HYPERTUNE_BIN;
@@ -284,6 +288,11 @@ TEST_CASE("baseline bad input: exit 2, a message naming the problem, nothing lef
                "lacks the feature columns 'x2'");
 
   expect_error({"--train", train, "--target", "label", "--time-budget", "1s"}, "too small to train one model");
+  expect_error({"--train", train, "--target", "label", "--keys", "k.key"}, "only applies with --connect");
+  expect_error({"--train", train, "--target", "label", "--connect", "tcp://10.1.2.3:5555"},
+               "reachable from other machines");
+  expect_error({"--train", train, "--target", "label", "--connect", "tcp://127.0.0.1:*", "--workers", "2"},
+               "drop --workers");
   expect_error({"--train", train, "--target", "label", "--time-budget", "soon"}, "--time-budget soon");
   expect_error({"--train", train, "--target", "label", "--metric", "rmse"}, "not a classification metric");
   expect_error({"--train", train, "--target", "label", "--metric", "roc_auc"}, "exactly two classes");
@@ -388,4 +397,53 @@ TEST_CASE("baseline image set: IDX in, a CNN well above chance, predictions for 
   int right = 0;
   for (size_t i = 0; i < 30; ++i) right += preds.rows[i][1] == std::to_string(truth[i]);
   CHECK(right >= 25);
+}
+
+TEST_CASE("baseline --connect: hypertune worker processes train the sweep", "[baseline]") {
+  TempDir dir("baseline-connect");
+  noisy_csv(dir.file("train.csv"), 300, 7);
+  const std::string ep_file = dir.file("endpoint");
+  Process base({kBin, "baseline", "--train", dir.file("train.csv"), "--target", "cls", "--time-budget", "120s",
+                "--max-trials", "6", "--seed", "2", "--connect", "tcp://127.0.0.1:*", "--endpoint-file", ep_file,
+                "--out", dir.file("out")},
+               dir.file("baseline.log"));
+  const bool listening = wait_until([&] { return !read(ep_file).empty(); }, 30s);
+  INFO(read(dir.file("baseline.log")));
+  REQUIRE(listening);
+  std::string endpoint = read(ep_file);
+  while (!endpoint.empty() && endpoint.back() == '\n') endpoint.pop_back();
+  CHECK(endpoint.rfind("tcp://127.0.0.1:", 0) == 0);
+  std::vector<std::unique_ptr<Process>> workers;
+  for (const char* name : {"w1", "w2"}) {
+    workers.push_back(std::make_unique<Process>(
+        std::vector<std::string>{kBin, "worker", "--connect", endpoint, "--name", name},
+        dir.file(std::string(name) + ".log")));
+  }
+  const auto r = base.wait();
+  INFO(read(dir.file("baseline.log")));
+  REQUIRE(r.exit_code == 0);
+  CHECK(read(dir.file("baseline.log")).find("Serving the sweep at " + endpoint) != std::string::npos);
+
+  // Every trial ran on a worker process: the workers that joined say how many when told the sweep
+  // is over (one that only started after the sweep ended is stopped by the test).
+  auto trials_run = [&] {
+    int total = 0;
+    for (const char* name : {"w1", "w2"}) {
+      const std::string log = read(dir.file(std::string(name) + ".log"));
+      std::smatch m;
+      if (std::regex_search(log, m, std::regex("done \\(sweep finished\\): ([0-9]+) trials run"))) {
+        total += std::stoi(m[1].str());
+      }
+    }
+    return total;
+  };
+  CHECK(wait_until([&] { return trials_run() == 6; }, 30s));
+
+  const auto j = nlohmann::json::parse(read(dir.file("out/baseline.json")));
+  CHECK(j["trials"]["total"] == 6);
+  CHECK(j["connect"] == "tcp://127.0.0.1:*");
+  CHECK(j["validation"]["scheme"] == "k-fold");
+  CHECK(fs::exists(dir.path() / "out/model/model.json"));
+  CHECK(hypertune::pipelines::read_csv(dir.file("out/leaderboard.csv")).rows.size() == 6);
+  CHECK(no_partial_left(dir.path()));
 }
