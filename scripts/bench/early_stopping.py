@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import shlex
+import shutil
 import statistics
 import subprocess
 import sys
@@ -66,6 +67,8 @@ def run_hypertune(binary, workdir, name, text):
     ex = subprocess.run([binary, "export", db, "--format", "json"], capture_output=True, text=True)
     if ex.returncode != 0:
         raise RuntimeError(f"hypertune export {db}: {ex.stderr.strip()}")
+    # Checkpoints and exported models of the trials are not needed here (the study file is kept).
+    shutil.rmtree(db + ".artifacts", ignore_errors=True)
     return json.loads(ex.stdout), wall
 
 

@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -103,6 +104,8 @@ def run_hypertune(binary, work, seed, budget, limit, split):
     ex = subprocess.run([binary, "export", db, "--format", "json"], capture_output=True, text=True)
     if ex.returncode != 0:
         raise RuntimeError(f"hypertune export {db}: {ex.stderr.strip()}")
+    # Checkpoints and exported models of the trials are not needed here (the study file is kept).
+    shutil.rmtree(db + ".artifacts", ignore_errors=True)
     data = json.loads(ex.stdout)
     reports, ends = [], []
     for t in data["trials"]:
