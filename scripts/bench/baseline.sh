@@ -5,7 +5,8 @@
 #   scripts/bench/baseline.sh [--quick] [--out DIR] [--budget B] [--seed S] [--data DIR]
 #                             [--datasets "vehicle ozone"] [--build-dir DIR]
 # --quick: a 1-minute budget on vehicle and ozone (one classification, one regression set).
-# Prints one line per dataset; with --out, one JSON line per dataset goes to DIR/baseline.jsonl. Work files go to BUILD_DIR/bench-baseline/.
+# Prints one line per dataset; with --out, one JSON line per dataset goes to DIR/baseline.jsonl.
+# Work files go to BUILD_DIR/bench-baseline/.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 budget=""
