@@ -2,12 +2,14 @@
 // Dispatcher, with SQLite durability on, for 1, 8 and 64 workers.
 //
 //   hypertune_dispatch_bench [--trials N] [--workers 1,8,64] [--durability normal|full]
-//                            [--kind raw|agent|both] [--trial-ms MS] [--json]
+//                            [--kind raw|agent|both] [--trial-ms MS] [--prefetch K] [--json]
 //
 // raw:   the workers are DEALER sockets driven by one thread of this process: each answers an
 //        ASSIGN with its RESULT at once (the scheduler's cost alone).
 // agent: the workers are real worker::Agent objects (I/O thread, trial thread per trial) running
 //        a runner that completes at once (the whole stack but process boundaries).
+// --prefetch K: every worker holds K trials queued beyond its slot (hypertune worker --prefetch),
+//        so the next trial starts while the last one's RESULT and the next ASSIGN are in flight.
 // --trial-ms MS: each agent trial sleeps MS milliseconds before it completes (a simulated cluster:
 //        64 agents with 20 ms trials run 64 trials at once; utilisation = busy time / (workers x
 //        wall time)). --json prints one JSON object per run instead of the table.
@@ -68,7 +70,7 @@ class InstantRunner final : public worker::TrialRunner {
 };
 
 // Raw workers: DEALER sockets served by one thread, answering every ASSIGN at once.
-void raw_workers(const std::string& endpoint, int count, std::atomic<bool>& stop) {
+void raw_workers(const std::string& endpoint, int count, int prefetch, std::atomic<bool>& stop) {
   zmq::context_t ctx;
   std::vector<zmq::socket_t> socks;
   for (int i = 0; i < count; ++i) {
@@ -79,6 +81,7 @@ void raw_workers(const std::string& endpoint, int count, std::atomic<bool>& stop
     h.name = "raw-" + std::to_string(i);
     h.instance = h.name;
     h.slots = 1;
+    h.prefetch = prefetch;
     h.devices = {"cpu"};
     const std::string frame = proto::encode(h);
     (void)socks.back().send(zmq::buffer(frame), zmq::send_flags::none);
@@ -113,7 +116,8 @@ void raw_workers(const std::string& endpoint, int count, std::atomic<bool>& stop
   }
 }
 
-Result run_once(int64_t trials, int workers, scheduler::Durability durability, bool agents, int trial_ms) {
+Result run_once(int64_t trials, int workers, scheduler::Durability durability, bool agents, int trial_ms,
+                int prefetch) {
   const auto dir = std::filesystem::temp_directory_path() /
                    ("hypertune-dispatch-bench-" + std::to_string(::getpid()) + "-" + std::to_string(workers));
   std::filesystem::remove_all(dir);
@@ -149,12 +153,13 @@ Result run_once(int64_t trials, int workers, scheduler::Durability durability, b
         worker::AgentOptions ao;
         ao.connect = endpoint;
         ao.name = "agent-" + std::to_string(i);
+        ao.prefetch = prefetch;
         ao.make_runner = [trial_ms](const nlohmann::json&) { return std::make_unique<InstantRunner>(trial_ms); };
         agent_list.push_back(std::make_unique<worker::Agent>(std::move(ao)));
       }
       for (auto& a : agent_list) threads.emplace_back([&a] { (void)a->run(); });
     } else {
-      threads.emplace_back([&] { raw_workers(endpoint, workers, stop); });
+      threads.emplace_back([&] { raw_workers(endpoint, workers, prefetch, stop); });
     }
     const auto t0 = Clock::now();
     (void)dispatcher.run();
@@ -185,6 +190,7 @@ int main(int argc, char** argv) {
   auto durability = scheduler::Durability::kNormal;
   std::string kind = "both";
   int trial_ms = 0;
+  int prefetch = 0;
   bool json = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -200,12 +206,14 @@ int main(int argc, char** argv) {
       kind = argv[++i];
     } else if (a == "--trial-ms" && has_value) {
       trial_ms = std::stoi(argv[++i]);
+    } else if (a == "--prefetch" && has_value) {
+      prefetch = std::stoi(argv[++i]);
     } else if (a == "--json") {
       json = true;
     } else {
       std::fprintf(stderr,
                    "usage: %s [--trials N] [--workers 1,8,64] [--durability normal|full] [--kind raw|agent|both] "
-                   "[--trial-ms MS] [--json]\n",
+                   "[--trial-ms MS] [--prefetch K] [--json]\n",
                    argv[0]);
       return 2;
     }
@@ -223,7 +231,7 @@ int main(int argc, char** argv) {
   for (const std::string k : {"raw", "agent"}) {
     if (kind != "both" && kind != k) continue;
     for (int w : worker_counts) {
-      const Result r = run_once(trials, w, durability, k == "agent", trial_ms);
+      const Result r = run_once(trials, w, durability, k == "agent", trial_ms, prefetch);
       const double rate = static_cast<double>(r.trials) / r.seconds;
       if (json) {
         // utilisation: the share of worker time spent inside trials (agents with --trial-ms only).
@@ -231,10 +239,10 @@ int main(int argc, char** argv) {
                                 ? static_cast<double>(r.trials) * trial_ms / 1e3 / (w * r.seconds)
                                 : 0.0;
         std::printf(
-            "{\"kind\": \"%s\", \"workers\": %d, \"durability\": \"%s\", \"trial_ms\": %d, "
+            "{\"kind\": \"%s\", \"workers\": %d, \"prefetch\": %d, \"durability\": \"%s\", \"trial_ms\": %d, "
             "\"trials\": %lld, \"seconds\": %.6f, \"trials_per_s\": %.3f, \"commits\": %llu, "
             "\"utilisation\": %.6f}\n",
-            k.c_str(), w, durability_name, k == "agent" ? trial_ms : 0, static_cast<long long>(r.trials),
+            k.c_str(), w, prefetch, durability_name, k == "agent" ? trial_ms : 0, static_cast<long long>(r.trials),
             r.seconds, rate, static_cast<unsigned long long>(r.commits), busy);
       } else {
         std::printf("%-6s %8d %10.3f %12.0f %10llu\n", k.c_str(), w, r.seconds, rate,

@@ -81,6 +81,9 @@ for ((r = 1; r <= runs; r++)); do
   echo "dispatch.sh: run $r of $runs ($trials zero-work trials per cell)" >&2
   "$bench" --trials "$trials" --workers 1,8,64 --durability normal --kind both --json |
     sed "s/^{/{\"run\": $r, /" | tee -a "$file"
+  # One worker holding 4 trials queued beyond its slot (hypertune worker --prefetch 4).
+  "$bench" --trials "$trials" --workers 1 --durability normal --kind both --prefetch 4 --json |
+    sed "s/^{/{\"run\": $r, /" | tee -a "$file"
   if [[ $full -eq 1 ]]; then
     "$bench" --trials "$trials" --workers 1,8,64 --durability full --kind raw --json |
       sed "s/^{/{\"run\": $r, /" | tee -a "$file"

@@ -277,19 +277,21 @@ def frag_dispatch(raw, fr):
     fr.add("Zero-work trials created, dispatched, completed and stored per second by one scheduler "
            "(Dispatcher + Study + SQLite WAL). raw: the workers are DEALER sockets of the benchmark "
            "process answering each ASSIGN at once (the scheduler's cost alone); agent: real "
-           "`worker::Agent` objects (I/O thread + trial thread) in the process. "
-           f"{rows[0]['trials']:,} trials per cell, {runs} runs: median [min-max] trials/s.", "")
+           "`worker::Agent` objects (I/O thread + trial thread) in the process. prefetch: trials each "
+           "worker holds queued beyond its one slot (`hypertune worker --prefetch K`; 0 is the default), "
+           "so that the next trial starts while the last one's result and the next assignment cross "
+           f"the socket. {rows[0]['trials']:,} trials per cell, {runs} runs: median [min-max] trials/s.", "")
     cell = {}
     for r in rows:
-        cell.setdefault((r["durability"], r["kind"], r["workers"]), []).append(r["trials_per_s"])
+        cell.setdefault((r["durability"], r["kind"], r["workers"], r.get("prefetch", 0)), []).append(r["trials_per_s"])
     table = []
-    for (dur, kind, w), v in sorted(cell.items(), key=lambda kv: (kv[0][0] != "normal", kv[0][1] != "raw", kv[0][2])):
-        table.append([kind, "WAL synchronous=NORMAL" if dur == "normal" else "synchronous=FULL", w,
+    for (dur, kind, w, pf), v in sorted(cell.items(), key=lambda kv: (kv[0][0] != "normal", kv[0][1] != "raw", kv[0][2], kv[0][3])):
+        table.append([kind, "WAL synchronous=NORMAL" if dur == "normal" else "synchronous=FULL", w, pf,
                       f"{med(v):,.0f} {spread(v, '{:,.0f}')}"])
         if dur == "normal":
-            fr.target(f"{kind}, {w} worker{'s' if w > 1 else ''}: >= 5,000 trials/s", med(v) >= 5000,
+            fr.target(f"{kind}, {w} worker{'s' if w > 1 else ''}, prefetch {pf}: >= 5,000 trials/s", med(v) >= 5000,
                       f"{med(v):,.0f}/s")
-    fr.table(["workers are", "durability", "workers", "trials/s"], table)
+    fr.table(["workers are", "durability", "workers", "prefetch", "trials/s"], table)
 
 
 def frag_overhead(raw, fr):
