@@ -26,7 +26,7 @@ import time
 
 STEPS = ["sampler", "quality", "run_wall", "pipeline", "early_stopping", "race", "dispatch",
          "overhead", "scaling", "workers64", "large_study", "baseline"]
-TARGET_RE = re.compile(r"^\s*[-*] (.*?)[:\s]*\*\*(met|MISSED)\*\*(.*)$")
+TARGET_RE = re.compile(r"^\s*[-*] (.*?)[:\s]*\*\*(met|MISSED|missed)\*\*(.*)$")
 
 
 # --------------------------------------------------------------------------------------------
@@ -570,7 +570,8 @@ def cmd_report(a):
             m = TARGET_RE.match(line)
             if m:
                 found = True
-                summary.append((s["step"], m.group(1).strip(), m.group(2), m.group(3).strip(" ().")))
+                verdict = "met" if m.group(2) == "met" else "MISSED"  # fragments may write "missed"
+                summary.append((s["step"], m.group(1).strip(), verdict, m.group(3).strip(" ().")))
         if not found:
             summary.append((s["step"], "(no target set)", "-", s["status"]))
     if {s["step"] for s in steps} == set(STEPS):

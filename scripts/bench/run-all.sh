@@ -144,7 +144,7 @@ if [[ $rc != 0 ]]; then
 fi
 printf '{"step": "build", "start": %s, "end": %s, "load_start": %s, "load_end": %s, "status": "ok"}\n' \
   "$start" "$(date +%s.%N)" "$l0" "$(load)" >"$out/build.json"
-echo "run-all: build done in $(echo "$(date +%s.%N) - $start" | bc | cut -d. -f1) s" >&2
+printf "run-all: build done in %.0f s\n" "$(echo "$(date +%s.%N) - $start" | bc)" >&2
 
 # ---------------------------------------------------------------------------------------------
 # Steps
