@@ -48,15 +48,6 @@ int main(int argc, char** argv) {
                                      "best model, predict the test file (docs/baseline.md)")
           ->allow_extras();
     }
-  } catch (const hypertune::ConfigError& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return kExitConfig;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return kExitFailure;
-  }
-
-  try {
     app.parse(argc, argv);
   } catch (const CLI::RuntimeError& e) {
     return e.get_exit_code();  // a subcommand's own status, already explained on stderr
