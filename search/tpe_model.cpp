@@ -141,6 +141,10 @@ void TpeModel::index_pending() {
     return a.value < b.value || (a.value == b.value && a.number < b.number);
   };
   auto merge_in = [](auto& vec, auto added, auto less) {
+    if (added.size() == 1) {  // the usual case in a running sweep: one insertion, no merge buffer
+      vec.insert(std::upper_bound(vec.begin(), vec.end(), added[0], less), added[0]);
+      return;
+    }
     std::sort(added.begin(), added.end(), less);
     const auto old_size = static_cast<ptrdiff_t>(vec.size());
     vec.insert(vec.end(), added.begin(), added.end());
