@@ -10,13 +10,13 @@ trained with AdamW (weight decay 0.01, the pipeline default), batch 128, one opt
 batch over a shuffled epoch, the last batch merged into the previous one when it would hold a
 single row (as pipelines/trainer.cpp does).
 """
-import gzip
 import os
-import sys
 
 import torch
 from torch import nn
 import torch.nn.functional as F
+
+from pytorch_epoch import read_idx  # the same IDX reader as the epoch benchmark
 
 M64 = (1 << 64) - 1
 DATA_DIR = "/usr/share/datasets/fashion-mnist"
@@ -93,21 +93,6 @@ def split_rows(labels, fraction, seed):
         valid += members[:take]
         train += members[take:]
     return sorted(train), sorted(valid)
-
-
-def read_idx(path, limit):
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    if data[0] != 0 or data[1] != 0 or data[2] != 0x08:
-        sys.exit(f"{path}: not an unsigned-byte IDX file")
-    ndim = data[3]
-    dims = [int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
-    dims[0] = min(dims[0], limit)
-    count = 1
-    for d in dims:
-        count *= d
-    start = 4 + 4 * ndim
-    return torch.frombuffer(bytearray(data[start:start + count]), dtype=torch.uint8).reshape(dims)
 
 
 def load(limit, split, split_seed=0, data_dir=DATA_DIR):
