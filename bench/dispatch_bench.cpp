@@ -60,9 +60,9 @@ search::SearchSpace bench_space() {
 class InstantRunner final : public worker::TrialRunner {
  public:
   explicit InstantRunner(int sleep_ms) : sleep_ms_(sleep_ms) {}
-  worker::TrialOutcome run(const worker::TrialSpec& spec, worker::TrialContext&) override {
+  hypertune::Outcome run(const hypertune::TrialSpec& spec, worker::TrialContext&) override {
     if (sleep_ms_ > 0) std::this_thread::sleep_for(std::chrono::milliseconds(sleep_ms_));
-    return worker::TrialOutcome::complete({{"value", spec.params.at("x1").get<double>()}}, 1);
+    return hypertune::Outcome::complete({{"value", spec.params.at("x1").get<double>()}}, 1);
   }
 
  private:
@@ -98,11 +98,9 @@ void raw_workers(const std::string& endpoint, int count, int prefetch, std::atom
         const auto d = proto::decode(msg.to_string());
         if (!d.ok()) continue;
         if (const auto* a = std::get_if<proto::Assign>(&*d.message)) {
-          proto::Result r;
-          r.number = a->number;
-          r.outcome = proto::OutcomeKind::kComplete;
-          r.metrics = {{"value", a->params.at("x1").get<double>()}};
-          r.last_step = 1;
+          const proto::Result r{
+              a->spec.number,
+              hypertune::Outcome::complete({{"value", a->spec.params.at("x1").get<double>()}}, 1)};
           const std::string frame = proto::encode(r);
           (void)socks[i].send(zmq::buffer(frame), zmq::send_flags::none);
         } else if (const auto* bye = std::get_if<proto::Disconnect>(&*d.message); bye && !bye->reconnect) {

@@ -92,21 +92,21 @@ std::unique_ptr<search::Pruner> bench_pruner() {
 // Runs one trial to its end; returns the seconds spent in Study::ask.
 double run_trial(scheduler::Study& study, const std::string& worker, bool& created) {
   const auto t0 = Clock::now();
-  std::optional<scheduler::Assignment> a = study.ask(worker);
+  std::optional<hypertune::TrialSpec> a = study.ask(worker);
   const double ask_s = std::chrono::duration<double>(Clock::now() - t0).count();
   created = a.has_value();
   if (!a) return ask_s;
   int64_t step = a->start_step;
   const int64_t last = a->max_steps.value_or(kMaxSteps);
   double value = 0;
-  scheduler::Outcome out;
-  out.kind = scheduler::Outcome::Kind::kComplete;
+  hypertune::Outcome out;
+  out.kind = hypertune::OutcomeKind::kComplete;
   while (step < last) {
     ++step;
     value = loss(a->params, step);
-    const search::Verdict v = study.report(a->number, step, {{"value", value}}, worker);
-    if (v.decision == search::Decision::kPrune) {
-      out.kind = scheduler::Outcome::Kind::kPruned;
+    const hypertune::Verdict v = study.report(a->number, step, {{"value", value}}, worker);
+    if (v.decision == hypertune::Decision::kPrune) {
+      out.kind = hypertune::OutcomeKind::kPruned;
       break;
     }
   }

@@ -92,8 +92,8 @@ int main(int argc, char** argv) {
     }
   }
 
-  pl::TrainRequest req;
-  req.pipeline = {{"data",
+  hypertune::TrialSpec req;
+  req.trial["pipeline"] = {{"data",
                    {{"format", "idx"},
                     {"train_images", data + "/train-images-idx3-ubyte.gz"},
                     {"train_labels", data + "/train-labels-idx1-ubyte.gz"},
@@ -115,16 +115,16 @@ int main(int argc, char** argv) {
   for (int64_t r = 0; r < repeats; ++r) {
     req.seed = static_cast<uint64_t>(r);
     double cpu_prev = 0.0;
-    const pl::TrainResult res = pl::train(req, [&](int64_t epoch, const json& m) {
+    const hypertune::Outcome res = pl::train(req, [&](int64_t epoch, const json& m) {
       const double now = cpu_seconds();
       if (epoch > 1) {
         wall.push_back(m.at("time_s").get<double>());
         cpu.push_back(now - cpu_prev);
       }
       cpu_prev = now;
-      return pl::EpochVerdict{};
+      return hypertune::Verdict{};
     });
-    if (res.kind != pl::TrainResult::Kind::kComplete) {
+    if (res.kind != hypertune::OutcomeKind::kComplete) {
       std::cerr << "hypertune_pipeline_bench: training failed: " << res.error << "\n";
       return 1;
     }

@@ -23,8 +23,9 @@
 #include <string_view>
 #include <vector>
 
+#include "base/decision.h"
 #include "search/functions.h"
-#include "search/rng.h"
+#include "base/rng.h"
 #include "search/sampler.h"
 #include "search/space.h"
 #include "search/trial.h"
@@ -32,6 +33,10 @@
 namespace {
 
 using namespace hypertune::search;
+using hypertune::Decision;
+using hypertune::derive_seed;
+using hypertune::Rng;
+using hypertune::Verdict;
 
 // ---------------------------------------------------------------------------------------------
 // Problems

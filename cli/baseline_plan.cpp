@@ -11,7 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "pipelines/tabular.h"
-#include "search/error.h"
+#include "base/error.h"
 
 namespace hypertune::cli::baseline {
 

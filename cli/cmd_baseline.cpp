@@ -33,7 +33,7 @@
 #include "protocol/keys.h"
 #include "scheduler/dispatcher.h"
 #include "scheduler/sha256.h"
-#include "search/error.h"
+#include "base/error.h"
 #ifdef HYPERTUNE_WITH_PIPELINES
 #include "pipelines/metrics.h"
 #include "pipelines/predict.h"
@@ -528,7 +528,7 @@ void run_baseline(const BaselineArgs& a) {
   // scores better.
   const fs::path artifacts = fs::path(paths.storage + ".artifacts");
   auto trial_model = [&](const scheduler::TrialRecord& t) {
-    return artifacts / ("trial-" + std::to_string(t.trial.number)) / "model";
+    return fs::path(trial_dir(artifacts.string(), t.trial.number)) / "model";
   };
   const bool maximize = plan.direction == search::Direction::kMaximize;
   std::vector<const scheduler::TrialRecord*> ranked;
@@ -569,27 +569,28 @@ void run_baseline(const BaselineArgs& a) {
     } else if (elapsed() + estimate > refit_deadline) {
       r["reason"] = "not enough budget left: refit estimated at " + score_text(estimate) + " s";
     } else {
-      pipelines::TrainRequest req;
-      req.pipeline = st.config->trial.at("pipeline");
-      req.pipeline["data"].erase("folds");
-      req.pipeline["data"].erase("split");
-      req.pipeline["data"]["validation"] = paths.train;
+      TrialSpec req;
+      nlohmann::json& pipeline = req.trial["pipeline"] = st.config->trial.at("pipeline");
+      pipeline["data"].erase("folds");
+      pipeline["data"].erase("split");
+      pipeline["data"]["validation"] = paths.train;
+      req.number = m->trial.number;
       req.params = params;
       req.metric = plan.metric;
       req.seed = m->trial.seed;
-      req.max_epochs = epochs;
+      req.max_steps = epochs;
       req.checkpoint_dir = (dir / ("refit-" + std::to_string(m->trial.number))).string();
-      req.base_dir = dir.string();
+      req.work_dir = dir.string();
       req.threads = 1;
-      const auto result = pipelines::train(
-          req, [](int64_t, const nlohmann::json&) { return pipelines::EpochVerdict{}; },
+      const Outcome result = pipelines::train(
+          req, [](int64_t, const nlohmann::json&) { return Verdict{}; },
           [&] { return elapsed() > refit_deadline; });
-      if (result.kind == pipelines::TrainResult::Kind::kComplete && result.model_dir) {
-        src = *result.model_dir;
+      if (result.kind == OutcomeKind::kComplete) {
+        src = pipelines::model_dir(req);
         r["done"] = true;
         r["reason"] = "retrained on every training row";
       } else {
-        r["reason"] = result.kind == pipelines::TrainResult::Kind::kFailed
+        r["reason"] = result.kind == OutcomeKind::kFailed
                           ? "refit failed: " + result.error
                           : "refit stopped at the budget's refit deadline";
       }

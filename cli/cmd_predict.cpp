@@ -3,7 +3,7 @@
 #include <cstdio>
 
 #include "cli/commands.h"
-#include "search/error.h"
+#include "base/error.h"
 #ifdef HYPERTUNE_WITH_PIPELINES
 #include "pipelines/predict.h"
 #endif

@@ -8,7 +8,7 @@
 
 #include "cli/commands.h"
 #include "protocol/keys.h"
-#include "search/error.h"
+#include "base/error.h"
 #include "worker/agent.h"
 #include "worker/runners.h"
 

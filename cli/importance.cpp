@@ -5,7 +5,7 @@
 #include <map>
 #include <numeric>
 
-#include "search/error.h"
+#include "base/error.h"
 
 namespace hypertune::cli {
 

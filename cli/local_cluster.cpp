@@ -11,7 +11,7 @@
 #include <filesystem>
 #include <thread>
 
-#include "search/error.h"
+#include "base/error.h"
 
 namespace hypertune::cli {
 

@@ -2,7 +2,6 @@
 
 #include <chrono>
 #include <condition_variable>
-#include <filesystem>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -12,24 +11,6 @@
 namespace hypertune::cli {
 
 namespace {
-
-using scheduler::Outcome;
-using worker::TrialOutcome;
-
-Outcome to_outcome(const TrialOutcome& o) {
-  Outcome out;
-  switch (o.kind) {
-    case TrialOutcome::Kind::kComplete: out.kind = Outcome::Kind::kComplete; break;
-    case TrialOutcome::Kind::kPruned: out.kind = Outcome::Kind::kPruned; break;
-    case TrialOutcome::Kind::kPaused: out.kind = Outcome::Kind::kPaused; break;
-    case TrialOutcome::Kind::kFailed: out.kind = Outcome::Kind::kFailed; break;
-  }
-  out.metrics = o.metrics;
-  out.error = o.error;
-  out.checkpoint = o.checkpoint;
-  out.last_step = o.last_step;
-  return out;
-}
 
 class Shared {
  public:
@@ -47,7 +28,7 @@ class Context final : public worker::TrialContext {
  public:
   Context(Shared& s, int64_t number, std::string name) : s_(s), number_(number), name_(std::move(name)) {}
 
-  worker::Verdict report(int64_t step, const nlohmann::json& metrics) override {
+  Verdict report(int64_t step, const nlohmann::json& metrics) override {
     std::lock_guard lock(s_.mu);
     auto v = s_.study.report(number_, step, metrics, name_);
     s_.cv.notify_all();
@@ -65,7 +46,7 @@ void slot_loop(Shared& s, int slot) {
   const std::string name = "local-" + std::to_string(slot);
   std::unique_ptr<worker::TrialRunner> runner = worker::make_runner(s.opts.trial);
   for (;;) {
-    std::optional<scheduler::Assignment> a;
+    std::optional<TrialSpec> a;
     {
       std::unique_lock lock(s.mu);
       for (;;) {
@@ -79,36 +60,26 @@ void slot_loop(Shared& s, int slot) {
         s.cv.wait_for(lock, std::chrono::milliseconds(200));
       }
     }
-    worker::TrialSpec spec;
-    spec.number = a->number;
-    spec.seed = a->seed;
-    spec.params = a->params;
+    // The study's part of the spec plus the sweep's: trial section, paths, threads.
+    TrialSpec& spec = *a;
     spec.trial = s.opts.trial;
-    spec.metric = s.study.metric();
-    spec.max_steps = a->max_steps;
-    spec.pause_at = a->pause_at;
-    spec.start_step = a->start_step;
-    spec.resume_checkpoint = a->checkpoint;
     spec.work_dir = s.opts.work_dir;
     spec.threads = s.opts.threads_per_trial;
-    if (!s.opts.artifacts_dir.empty()) {
-      spec.checkpoint_dir =
-          (std::filesystem::path(s.opts.artifacts_dir) / ("trial-" + std::to_string(a->number))).string();
-    }
+    if (!s.opts.artifacts_dir.empty()) spec.checkpoint_dir = trial_dir(s.opts.artifacts_dir, spec.number);
     Context ctx(s, a->number, name);
-    TrialOutcome outcome;
+    Outcome outcome;
     try {
       outcome = runner->run(spec, ctx);
     } catch (const std::exception& e) {
-      outcome = TrialOutcome::failed(std::string("runner error: ") + e.what());
+      outcome = Outcome::failed(std::string("runner error: ") + e.what());
     }
     std::lock_guard lock(s.mu);
-    if (s.stopping() && outcome.kind == TrialOutcome::Kind::kFailed) {
+    if (s.stopping() && outcome.kind == OutcomeKind::kFailed) {
       // Stopped by the user, not the trial's fault: it runs again when the sweep resumes.
       s.study.requeue(a->number, "interrupted", /*count_retry=*/false);
       ++s.requeued;
     } else {
-      s.study.finish(a->number, to_outcome(outcome), name);
+      s.study.finish(a->number, outcome, name);
     }
     s.cv.notify_all();
   }

@@ -6,7 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/commands.h"
-#include "search/error.h"
+#include "base/error.h"
 #include "worker/torch_plugin.h"
 
 #ifndef HYPERTUNE_VERSION

@@ -11,8 +11,8 @@
 
 #include "cli/importance.h"
 #include "scheduler/sha256.h"
-#include "search/error.h"
-#include "search/rng.h"
+#include "base/error.h"
+#include "base/rng.h"
 
 namespace hypertune::cli {
 
@@ -723,7 +723,7 @@ void Page::slices(std::string& s) {
       if (x.kind == Axis::Kind::kBand) {
         // Deterministic jitter from the trial number: the same report every time.
         uint64_t state = static_cast<uint64_t>(p.rec->trial.number);
-        const double u = static_cast<double>(search::splitmix64(state) >> 11) * 0x1.0p-53;
+        const double u = static_cast<double>(hypertune::splitmix64(state) >> 11) * 0x1.0p-53;
         cx += (u - 0.5) * 0.6 * x.band_width();
       }
       const auto n = std::to_string(p.rec->trial.number);

@@ -11,7 +11,7 @@
 
 #include "pipelines/csv.h"
 #include "pipelines/idx.h"
-#include "search/rng.h"
+#include "base/rng.h"
 
 namespace hypertune::pipelines {
 
@@ -29,7 +29,7 @@ std::string hex64(uint64_t v) {
   return buf;
 }
 
-void shuffle(std::vector<size_t>& v, search::Rng& rng) {
+void shuffle(std::vector<size_t>& v, hypertune::Rng& rng) {
   for (size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[rng.below(i)]);
 }
 
@@ -336,7 +336,7 @@ uint64_t hash_file(const std::string& path) {
 std::pair<std::vector<size_t>, std::vector<size_t>> split_rows(size_t n, double fraction,
                                                                const std::vector<int64_t>* labels,
                                                                uint64_t seed) {
-  search::Rng rng(search::derive_seed(seed, 0x5EED5917ULL));
+  hypertune::Rng rng(hypertune::derive_seed(seed, 0x5EED5917ULL));
   std::vector<size_t> train, valid;
   if (labels != nullptr) {
     std::map<int64_t, std::vector<size_t>> by_class;
@@ -373,7 +373,7 @@ std::pair<std::vector<size_t>, std::vector<size_t>> split_rows(size_t n, double 
 std::vector<int> fold_rows(size_t n, int folds, const std::vector<int64_t>* labels,
                            uint64_t seed) {
   if (folds < 2) throw Error("fold_rows: folds must be at least 2, got " + std::to_string(folds));
-  search::Rng rng(search::derive_seed(seed, 0xF01D5EEDULL));
+  hypertune::Rng rng(hypertune::derive_seed(seed, 0xF01D5EEDULL));
   std::vector<int> fold(n, 0);
   std::vector<std::vector<size_t>> groups;
   if (labels != nullptr) {

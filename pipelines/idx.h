@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "search/error.h"
+#include "base/error.h"
 
 namespace hypertune::pipelines {
 

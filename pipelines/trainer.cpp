@@ -288,7 +288,7 @@ std::string fmt(double v) { return json(v).dump(); }
 
 class Trial {
  public:
-  Trial(const TrainRequest& req, PipelineConfig cfg, std::shared_ptr<const Dataset> ds)
+  Trial(const TrialSpec& req, PipelineConfig cfg, std::shared_ptr<const Dataset> ds)
       : req_(req),
         cfg_(std::move(cfg)),
         ds_(std::move(ds)),
@@ -307,7 +307,7 @@ class Trial {
     optim_ = std::make_unique<FlatOptimizer>(params, cfg_.optimizer, device_);
     train_ = to_device(*ds_, ds_->train, device_);
     valid_ = to_device(*ds_, ds_->validation, device_);
-    total_epochs_ = req.max_epochs.value_or(cfg_.epochs);
+    total_epochs_ = req.max_steps.value_or(cfg_.epochs);
     per_epoch_ = (train_.rows + cfg_.batch_size - 1) / cfg_.batch_size;
     // A last batch of one row breaks batch norm in training mode: it joins the batch before.
     if (per_epoch_ > 1 && train_.rows % cfg_.batch_size == 1) --per_epoch_;
@@ -504,7 +504,7 @@ class Trial {
   }
 
  private:
-  const TrainRequest& req_;
+  const TrialSpec& req_;
   PipelineConfig cfg_;
   std::shared_ptr<const Dataset> ds_;
   torch::Device device_;
@@ -523,12 +523,12 @@ class Trial {
 // each fold's model once and the hook sees the mean of their metrics (time_s: the sum).
 class Runner {
  public:
-  Runner(const TrainRequest& req, std::vector<std::unique_ptr<Trial>> trials)
+  Runner(const TrialSpec& req, std::vector<std::unique_ptr<Trial>> trials)
       : req_(req), trials_(std::move(trials)) {}
 
-  TrainResult run(const EpochHook& on_epoch, const std::function<bool()>& stop_requested) {
+  Outcome run(const EpochHook& on_epoch, const std::function<bool()>& stop_requested) {
     int64_t epoch = 0;
-    if (req_.resume_checkpoint) epoch = load_checkpoint(*req_.resume_checkpoint);
+    if (req_.checkpoint) epoch = load_checkpoint(*req_.checkpoint);
     std::optional<int64_t> pause_at = req_.pause_at;
     const int64_t total = trials_[0]->total_epochs();
     json last;
@@ -539,19 +539,17 @@ class Runner {
       std::vector<json> per_fold;
       for (auto& t : trials_) per_fold.push_back(t->train_one(epoch));
       last = mean(per_fold);
-      // Epochs up to start_epoch were reported before; without a checkpoint that far (none, or an
+      // Epochs up to start_step were reported before; without a checkpoint that far (none, or an
       // older one) they are trained again silently, which reproduces the same state.
-      if (epoch <= req_.start_epoch) continue;
-      const EpochVerdict verdict = on_epoch ? on_epoch(epoch, last) : EpochVerdict{};
-      if (verdict.action == EpochAction::kPrune) {
-        TrainResult r;
-        r.kind = TrainResult::Kind::kPruned;
+      if (epoch <= req_.start_step) continue;
+      const Verdict verdict = on_epoch ? on_epoch(epoch, last) : Verdict{};
+      if (verdict.decision == Decision::kPrune) {
+        Outcome r = Outcome::pruned(epoch);
         r.metrics = last;
-        r.last_epoch = epoch;
         return r;
       }
       if (verdict.next_pause) pause_at = verdict.next_pause;
-      if (verdict.action == EpochAction::kPause || (pause_at && epoch == *pause_at))
+      if (verdict.decision == Decision::kPause || (pause_at && epoch == *pause_at))
         return paused(epoch);
     }
     if (last.is_null()) {
@@ -594,7 +592,7 @@ class Runner {
     return mean(per_fold);
   }
 
-  TrainResult paused(int64_t epoch) {
+  Outcome paused(int64_t epoch) {
     if (req_.checkpoint_dir.empty())
       throw TrialFailure{"asked to pause at epoch " + std::to_string(epoch) +
                          " but the trial has no checkpoint_dir"};
@@ -618,12 +616,9 @@ class Runner {
     fs::create_directories(req_.checkpoint_dir);
     const std::string path = (fs::path(req_.checkpoint_dir) / "checkpoint.pt").string();
     write_bytes_atomic(path, torch::pickle_save(d));
-    TrainResult r;
-    r.kind = TrainResult::Kind::kPaused;
-    r.checkpoint = path;
+    Outcome r = Outcome::paused(path, epoch);
     r.metrics = trials_[0]->history().empty() ? json::object()
                                               : mean_of_history(trials_[0]->history().size() - 1);
-    r.last_epoch = epoch;
     return r;
   }
 
@@ -654,7 +649,7 @@ class Runner {
     return epoch;
   }
 
-  TrainResult complete(int64_t epoch) {
+  Outcome complete(int64_t epoch) {
     std::vector<json> finals;
     for (size_t i = 0; i < trials_.size(); ++i) {
       json f = trials_[i]->history().empty() ? trials_[i]->untrained_metrics(epoch)
@@ -663,12 +658,9 @@ class Runner {
       finals.push_back(std::move(f));
     }
     const json metrics = mean(finals);
-    TrainResult r;
-    r.kind = TrainResult::Kind::kComplete;
-    r.metrics = metrics;
-    r.last_epoch = epoch;
+    Outcome r = Outcome::complete(metrics, epoch);
     if (req_.checkpoint_dir.empty()) return r;
-    const fs::path dir = fs::path(req_.checkpoint_dir) / "model";
+    const fs::path dir = model_dir(req_);
     fs::create_directories(dir);
     std::vector<Tensor> outputs, truths;
     for (size_t i = 0; i < trials_.size(); ++i) {
@@ -701,11 +693,10 @@ class Runner {
                             {"history", history}};
       write_text_atomic((dir / "metrics.json").string(), summary.dump(2) + "\n");
     }
-    r.model_dir = dir.string();
     return r;
   }
 
-  const TrainRequest& req_;
+  const TrialSpec& req_;
   std::vector<std::unique_ptr<Trial>> trials_;
 };
 
@@ -724,25 +715,22 @@ bool is_out_of_memory(const std::string& what) {
          what.find("DefaultCPUAllocator: can't allocate") != std::string::npos;
 }
 
-TrainResult failed(std::string why, int64_t epoch = 0) {
-  TrainResult r;
-  r.kind = TrainResult::Kind::kFailed;
-  r.error = std::move(why);
-  r.last_epoch = epoch;
-  return r;
-}
+Outcome failed(std::string why) { return Outcome::failed(std::move(why)); }
 
 }  // namespace
 
-TrainResult train(const TrainRequest& request, const EpochHook& on_epoch,
-                  const std::function<bool()>& stop_requested) {
+std::string model_dir(const TrialSpec& spec) { return (fs::path(spec.checkpoint_dir) / "model").string(); }
+
+Outcome train(const TrialSpec& request, const EpochHook& on_epoch, const std::function<bool()>& stop_requested) {
   try {
+    const auto pipeline = request.trial.find("pipeline");
+    if (pipeline == request.trial.end()) return failed("trial.pipeline: missing pipeline section");
     at::set_num_threads(std::max(1, request.threads));
     set_blas_threads(std::max(1, request.threads));
-    const json section = substitute_params(request.pipeline, request.params);
-    PipelineConfig cfg = parse_pipeline(section, request.base_dir);
-    const int64_t total = request.max_epochs.value_or(cfg.epochs);
-    if (total < 1) return failed("max_epochs must be >= 1, got " + std::to_string(total));
+    const json section = substitute_params(*pipeline, request.params);
+    PipelineConfig cfg = parse_pipeline(section, request.work_dir);
+    const int64_t total = request.max_steps.value_or(cfg.epochs);
+    if (total < 1) return failed("max_steps (epochs) must be >= 1, got " + std::to_string(total));
     std::shared_ptr<const Dataset> ds = load_dataset(cfg.data, cfg.task);
     const auto names = metric_names(ds->task, ds->outputs == 2);
     if (std::find(names.begin(), names.end(), request.metric) == names.end()) {

@@ -13,7 +13,7 @@
 
 #include <zmq.h>
 
-#include "search/error.h"
+#include "base/error.h"
 
 namespace hypertune::protocol {
 

@@ -24,25 +24,6 @@ const char* to_string(Command c) noexcept {
   return "?";
 }
 
-const char* to_string(Verdict v) noexcept {
-  switch (v) {
-    case Verdict::kContinue: return "continue";
-    case Verdict::kPrune: return "prune";
-    case Verdict::kPause: return "pause";
-  }
-  return "?";
-}
-
-const char* to_string(OutcomeKind k) noexcept {
-  switch (k) {
-    case OutcomeKind::kComplete: return "complete";
-    case OutcomeKind::kPruned: return "pruned";
-    case OutcomeKind::kPaused: return "paused";
-    case OutcomeKind::kFailed: return "failed";
-  }
-  return "?";
-}
-
 const char* to_string(DecodeErrorKind k) noexcept {
   switch (k) {
     case DecodeErrorKind::kOversized: return "oversized";
@@ -155,48 +136,65 @@ void pack_body(Packer& pk, const Refuse& m) {
   b.field("reason", m.reason);
 }
 
+// Packs a base/ type's travelling fields (its static fields() list) by their C++ types.
+class FieldPacker {
+ public:
+  explicit FieldPacker(Packer& pk) : pk_(pk) {}
+  template <class T>
+  void operator()(const char* key, const T& value) {
+    pk_.pack(key);
+    put(value);
+  }
+
+ private:
+  void put(const nlohmann::json& j) { pack_json(pk_, j); }
+  void put(Decision d) { pk_.pack(static_cast<uint8_t>(d)); }
+  void put(OutcomeKind k) { pk_.pack(static_cast<uint8_t>(k)); }
+  template <class T>
+  void put(const std::optional<T>& v) {
+    if (v) {
+      put(*v);
+    } else {
+      pk_.pack_nil();
+    }
+  }
+  template <class T>
+  void put(const T& v) {
+    pk_.pack(v);
+  }
+  Packer& pk_;
+};
+
+template <class T>
+uint32_t count_fields(const T& value) {
+  uint32_t n = 0;
+  T::fields(value, [&](const char*, const auto&) { ++n; });
+  return n;
+}
+
 void pack_body(Packer& pk, const Assign& m) {
-  Body b(pk, 15);
-  b.field("number", m.number);
-  b.field("seed", m.seed);
-  b.json("params", m.params);
-  b.optional("max_steps", m.max_steps);
-  b.optional("pause_at", m.pause_at);
-  b.field("start_step", m.start_step);
-  b.optional("checkpoint", m.checkpoint);
-  b.field("checkpoint_dir", m.checkpoint_dir);
-  b.field("bracket", m.bracket);
-  b.field("rung", m.rung);
-  b.field("attempt", m.attempt);
-  b.json("trial", m.trial);
-  b.field("metric", m.metric);
-  b.field("work_dir", m.work_dir);
-  b.field("threads", m.threads);
+  pk.pack_map(count_fields(m.spec));
+  TrialSpec::fields(m.spec, FieldPacker(pk));
 }
 
 void pack_body(Packer& pk, const Report& m) {
-  Body b(pk, 3);
-  b.field("number", m.number);
-  b.field("step", m.step);
-  b.json("metrics", m.metrics);
+  pk.pack_map(count_fields(m.report));
+  StepReport::fields(m.report, FieldPacker(pk));
 }
 
-void pack_body(Packer& pk, const Decision& m) {
-  Body b(pk, 4);
-  b.field("number", m.number);
-  b.field("step", m.step);
-  b.field("verdict", static_cast<uint8_t>(m.verdict));
-  b.optional("next_pause", m.next_pause);
+void pack_body(Packer& pk, const Answer& m) {
+  pk.pack_map(2 + count_fields(m.verdict));
+  FieldPacker put(pk);
+  put("number", m.number);
+  put("step", m.step);
+  Verdict::fields(m.verdict, put);
 }
 
 void pack_body(Packer& pk, const Result& m) {
-  Body b(pk, 6);
-  b.field("number", m.number);
-  b.field("outcome", static_cast<uint8_t>(m.outcome));
-  b.json("metrics", m.metrics);
-  b.field("error", m.error);
-  b.optional("checkpoint", m.checkpoint);
-  b.field("last_step", m.last_step);
+  pk.pack_map(1 + count_fields(m.outcome));
+  FieldPacker put(pk);
+  put("number", m.number);
+  Outcome::fields(m.outcome, put);
 }
 
 void pack_body(Packer& pk, const ResultAck& m) {
@@ -422,51 +420,55 @@ Welcome read_welcome(const Fields& f) {
 
 Refuse read_refuse(const Fields& f) { return Refuse{f.str("reason")}; }
 
+// Reads a base/ type's travelling fields (its static fields() list), each checked by its C++
+// type so that a failure names the field. JSON fields are objects (params, metrics, trial).
+class FieldReader {
+ public:
+  explicit FieldReader(const Fields& f) : f_(f) {}
+  void operator()(const char* key, int64_t& v) const { v = f_.i64(key); }
+  void operator()(const char* key, uint64_t& v) const { v = f_.u64(key); }
+  void operator()(const char* key, int& v) const { v = f_.i32(key); }
+  void operator()(const char* key, std::string& v) const { v = f_.str(key); }
+  void operator()(const char* key, std::optional<int64_t>& v) const { v = f_.opt_i64(key); }
+  void operator()(const char* key, std::optional<std::string>& v) const { v = f_.opt_str(key); }
+  void operator()(const char* key, nlohmann::json& v) const { v = f_.object(key); }
+  void operator()(const char* key, Decision& v) const {
+    v = f_.enumerated<Decision>(key, static_cast<uint8_t>(kLastDecision));
+  }
+  void operator()(const char* key, OutcomeKind& v) const {
+    v = f_.enumerated<OutcomeKind>(key, static_cast<uint8_t>(kLastOutcomeKind));
+  }
+
+ private:
+  const Fields& f_;
+};
+
 Assign read_assign(const Fields& f) {
   Assign m;
-  m.number = f.i64("number");
-  m.seed = f.u64("seed");
-  m.params = f.object("params");
-  m.max_steps = f.opt_i64("max_steps");
-  m.pause_at = f.opt_i64("pause_at");
-  m.start_step = f.i64("start_step");
-  m.checkpoint = f.opt_str("checkpoint");
-  m.checkpoint_dir = f.str("checkpoint_dir");
-  m.bracket = f.i32("bracket");
-  m.rung = f.i32("rung");
-  m.attempt = f.i32("attempt");
-  m.trial = f.object("trial");
-  m.metric = f.str("metric");
-  m.work_dir = f.str("work_dir");
-  m.threads = f.i32("threads");
+  TrialSpec::fields(m.spec, FieldReader(f));
   return m;
 }
 
 Report read_report(const Fields& f) {
   Report m;
-  m.number = f.i64("number");
-  m.step = f.i64("step");
-  m.metrics = f.object("metrics");
+  StepReport::fields(m.report, FieldReader(f));
   return m;
 }
 
-Decision read_decision(const Fields& f) {
-  Decision m;
-  m.number = f.i64("number");
-  m.step = f.i64("step");
-  m.verdict = f.enumerated<Verdict>("verdict", static_cast<uint8_t>(Verdict::kPause));
-  m.next_pause = f.opt_i64("next_pause");
+Answer read_answer(const Fields& f) {
+  Answer m;
+  const FieldReader read(f);
+  read("number", m.number);
+  read("step", m.step);
+  Verdict::fields(m.verdict, read);
   return m;
 }
 
 Result read_result(const Fields& f) {
   Result m;
-  m.number = f.i64("number");
-  m.outcome = f.enumerated<OutcomeKind>("outcome", static_cast<uint8_t>(OutcomeKind::kFailed));
-  m.metrics = f.object("metrics");
-  m.error = f.str("error");
-  m.checkpoint = f.opt_str("checkpoint");
-  m.last_step = f.i64("last_step");
+  const FieldReader read(f);
+  read("number", m.number);
+  Outcome::fields(m.outcome, read);
   return m;
 }
 
@@ -483,7 +485,7 @@ Message read_body(Command c, const Fields& f) {
     case Command::kRefuse: return read_refuse(f);
     case Command::kAssign: return read_assign(f);
     case Command::kReport: return read_report(f);
-    case Command::kDecision: return read_decision(f);
+    case Command::kDecision: return read_answer(f);
     case Command::kResult: return read_result(f);
     case Command::kResultAck: return read_result_ack(f);
     case Command::kHeartbeat: return Heartbeat{};

@@ -34,6 +34,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/trial.h"
+
 namespace hypertune::protocol {
 
 inline constexpr std::string_view kMagic = "hypertune";
@@ -92,57 +94,34 @@ struct Refuse {
   friend bool operator==(const Refuse&, const Refuse&) = default;
 };
 
+// ASSIGN: run this trial. The body is the TrialSpec's fields (base/trial.h) at the top level.
 struct Assign {
   static constexpr Command kCommand = Command::kAssign;
-  int64_t number = 0;
-  uint64_t seed = 0;
-  nlohmann::json params = nlohmann::json::object();
-  std::optional<int64_t> max_steps;
-  std::optional<int64_t> pause_at;
-  int64_t start_step = 0;
-  std::optional<std::string> checkpoint;  // resume from this
-  std::string checkpoint_dir;             // where to save a checkpoint when told to pause
-  int bracket = 0;
-  int rung = 0;
-  int attempt = 0;
-  nlohmann::json trial = nlohmann::json::object();  // the config's `trial:` section
-  std::string metric = "value";
-  std::string work_dir;
-  int threads = 1;
+  TrialSpec spec;
   friend bool operator==(const Assign&, const Assign&) = default;
 };
 
+// REPORT: the metrics of one step.
 struct Report {
   static constexpr Command kCommand = Command::kReport;
-  int64_t number = 0;
-  int64_t step = 0;
-  nlohmann::json metrics = nlohmann::json::object();
+  StepReport report;
   friend bool operator==(const Report&, const Report&) = default;
 };
 
-enum class Verdict : uint8_t { kContinue = 0, kPrune = 1, kPause = 2 };
-[[nodiscard]] const char* to_string(Verdict v) noexcept;
-
-struct Decision {
+// DECISION: the scheduler's answer to one REPORT ("verdict" on the wire is Verdict::decision).
+struct Answer {
   static constexpr Command kCommand = Command::kDecision;
   int64_t number = 0;
   int64_t step = 0;
-  Verdict verdict = Verdict::kContinue;
-  std::optional<int64_t> next_pause;
-  friend bool operator==(const Decision&, const Decision&) = default;
+  Verdict verdict;
+  friend bool operator==(const Answer&, const Answer&) = default;
 };
 
-enum class OutcomeKind : uint8_t { kComplete = 0, kPruned = 1, kPaused = 2, kFailed = 3 };
-[[nodiscard]] const char* to_string(OutcomeKind k) noexcept;
-
+// RESULT: a run of a trial ended. The body is "number" and the Outcome's fields.
 struct Result {
   static constexpr Command kCommand = Command::kResult;
   int64_t number = 0;
-  OutcomeKind outcome = OutcomeKind::kFailed;
-  nlohmann::json metrics = nlohmann::json::object();
-  std::string error;
-  std::optional<std::string> checkpoint;
-  int64_t last_step = 0;
+  Outcome outcome;
   friend bool operator==(const Result&, const Result&) = default;
 };
 
@@ -167,7 +146,7 @@ struct Disconnect {
   friend bool operator==(const Disconnect&, const Disconnect&) = default;
 };
 
-using Message = std::variant<Hello, Welcome, Refuse, Assign, Report, Decision, Result, ResultAck,
+using Message = std::variant<Hello, Welcome, Refuse, Assign, Report, Answer, Result, ResultAck,
                              Heartbeat, Disconnect>;
 
 [[nodiscard]] Command command_of(const Message& m) noexcept;

@@ -39,7 +39,7 @@
 #include <nlohmann/json.hpp>
 
 #include "scheduler/schema.h"
-#include "search/error.h"
+#include "base/error.h"
 #include "search/pruner.h"
 #include "search/sampler.h"
 #include "search/space.h"

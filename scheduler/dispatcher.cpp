@@ -1,5 +1,7 @@
 #include "scheduler/dispatcher.h"
 
+#include "protocol/socket.h"
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
@@ -9,7 +11,7 @@
 #include <zmq.hpp>
 
 #include "scheduler/zap.h"
-#include "search/error.h"
+#include "base/error.h"
 
 namespace hypertune::scheduler {
 
@@ -68,24 +70,6 @@ std::string hex(const std::string& bytes) {
   return out;
 }
 
-proto::Verdict to_wire(search::Decision d) {
-  switch (d) {
-    case search::Decision::kContinue: return proto::Verdict::kContinue;
-    case search::Decision::kPrune: return proto::Verdict::kPrune;
-    case search::Decision::kPause: return proto::Verdict::kPause;
-  }
-  return proto::Verdict::kPrune;
-}
-
-Outcome::Kind from_wire(proto::OutcomeKind k) {
-  switch (k) {
-    case proto::OutcomeKind::kComplete: return Outcome::Kind::kComplete;
-    case proto::OutcomeKind::kPruned: return Outcome::Kind::kPruned;
-    case proto::OutcomeKind::kPaused: return Outcome::Kind::kPaused;
-    case proto::OutcomeKind::kFailed: return Outcome::Kind::kFailed;
-  }
-  return Outcome::Kind::kFailed;
-}
 
 proto::DecodeError drop_reason(proto::DecodeErrorKind kind, std::string detail) {
   proto::DecodeError e;
@@ -101,16 +85,6 @@ std::string devices_text(const std::vector<std::string>& devices) {
   return out;
 }
 
-// recv that retries when a signal interrupts it (EINTR); false when nothing is waiting.
-bool recv_msg(zmq::socket_t& sock, zmq::message_t& msg, zmq::recv_flags flags) {
-  for (;;) {
-    try {
-      return sock.recv(msg, flags).has_value();
-    } catch (const zmq::error_t& e) {
-      if (e.num() != EINTR) throw;
-    }
-  }
-}
 
 // zmq::poll that treats a signal (EINTR: Ctrl-C, SIGTERM) as "nothing yet": the signal handler
 // has already recorded what to do.
@@ -176,11 +150,11 @@ struct Dispatcher::Impl {
   void read_available() {
     while (inbox.size() < opt.max_batch) {
       zmq::message_t id;
-      if (!recv_msg(router, id, zmq::recv_flags::dontwait)) return;
+      if (!proto::recv_msg(router, id, zmq::recv_flags::dontwait)) return;
       std::vector<zmq::message_t> parts;
       while (id.more() || (!parts.empty() && parts.back().more())) {
         zmq::message_t part;
-        (void)recv_msg(router, part, zmq::recv_flags::none);
+        (void)proto::recv_msg(router, part, zmq::recv_flags::none);
         parts.push_back(std::move(part));
         if (!parts.back().more()) break;
       }
@@ -341,15 +315,14 @@ struct Dispatcher::Impl {
     send(routing, welcome);
   }
 
-  void on_report(Worker& w, const proto::Report& r) {
-    proto::Decision d{r.number, r.step, proto::Verdict::kPrune, std::nullopt};
+  void on_report(Worker& w, const proto::Report& m) {
+    const StepReport& r = m.report;
+    proto::Answer d{r.number, r.step, Verdict{Decision::kPrune, std::nullopt}};
     if (!study.trial(r.number)) {
       ++st.unknown_trial;
       spdlog::warn("worker '{}' reported step {} of unknown trial {}: told to stop", w.id, r.step, r.number);
     } else {
-      const search::Verdict v = study.report(r.number, r.step, r.metrics, w.id);
-      d.verdict = to_wire(v.decision);
-      d.next_pause = v.next_pause;
+      d.verdict = study.report(r.number, r.step, r.metrics, w.id);
     }
     send(w.routing, d);
   }
@@ -361,17 +334,12 @@ struct Dispatcher::Impl {
       ++st.unknown_trial;
       spdlog::warn("worker '{}' sent a result for unknown trial {}: ignored", w.id, r.number);
     } else {
-      Outcome o;
-      o.kind = from_wire(r.outcome);
-      o.metrics = r.metrics;
-      o.error = r.error;
-      o.checkpoint = r.checkpoint;
-      o.last_step = r.last_step;
+      const Outcome& o = r.outcome;
       accepted = study.finish(r.number, o, w.id);
       if (accepted) {
         ++st.results;
-        if (o.kind == Outcome::Kind::kFailed) {
-          spdlog::warn("trial {} failed on worker '{}': {}", r.number, w.id, r.error);
+        if (o.kind == OutcomeKind::kFailed) {
+          spdlog::warn("trial {} failed on worker '{}': {}", r.number, w.id, o.error);
         }
       }
     }
@@ -445,10 +413,10 @@ struct Dispatcher::Impl {
       any = false;
       for (auto& [inst, w] : workers) {
         if (w.free_slots() == 0) continue;
-        std::optional<Assignment> a = study.ask(w.id);
+        std::optional<TrialSpec> a = study.ask(w.id);
         if (!a) return;
         w.trials.insert(a->number);
-        send(w.routing, to_assign(*a));
+        send(w.routing, to_assign(std::move(*a)));
         ++st.assigned;
         any = true;
       }
@@ -470,25 +438,13 @@ struct Dispatcher::Impl {
     }
   }
 
-  proto::Assign to_assign(const Assignment& a) const {
-    proto::Assign m;
-    m.number = a.number;
-    m.seed = a.seed;
-    m.params = a.params;
-    m.max_steps = a.max_steps;
-    m.pause_at = a.pause_at;
-    m.start_step = a.start_step;
-    m.checkpoint = a.checkpoint;
-    m.checkpoint_dir = opt.artifacts_dir.empty() ? std::string()
-                                                 : opt.artifacts_dir + "/trial-" + std::to_string(a.number);
-    m.bracket = a.bracket;
-    m.rung = a.rung;
-    m.attempt = a.attempt;
-    m.trial = opt.trial;
-    m.metric = study.metric();
-    m.work_dir = opt.work_dir;
-    m.threads = opt.threads_per_trial;
-    return m;
+  // The study's part of the spec plus the sweep's: trial section, paths, threads.
+  proto::Assign to_assign(TrialSpec spec) const {
+    if (!opt.artifacts_dir.empty()) spec.checkpoint_dir = trial_dir(opt.artifacts_dir, spec.number);
+    spec.trial = opt.trial;
+    spec.work_dir = opt.work_dir;
+    spec.threads = opt.threads_per_trial;
+    return proto::Assign{std::move(spec)};
   }
 
   void broadcast(const proto::Message& m) {

@@ -3,15 +3,13 @@
 #include <algorithm>
 #include <cmath>
 
-#include "search/error.h"
-#include "search/rng.h"
+#include "base/error.h"
+#include "base/rng.h"
 
 namespace hypertune::scheduler {
 
-using search::Decision;
 using search::FrozenTrial;
 using search::TrialState;
-using search::Verdict;
 
 int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -109,7 +107,7 @@ bool Study::budget_spent() const {
   return sampler_->exhausted();
 }
 
-Assignment Study::assignment_for(Entry& e, const std::string& worker) {
+TrialSpec Study::assignment_for(Entry& e, const std::string& worker) {
   auto& t = e.rec.trial;
   t.state = TrialState::kRunning;
   e.holder = worker;
@@ -118,7 +116,7 @@ Assignment Study::assignment_for(Entry& e, const std::string& worker) {
   running_.insert(t.number);
   waiting_.erase(t.number);
 
-  Assignment a;
+  TrialSpec a;
   a.number = t.number;
   a.seed = t.seed;
   a.params = params_json(t.params);
@@ -129,10 +127,11 @@ Assignment Study::assignment_for(Entry& e, const std::string& worker) {
   a.bracket = t.bracket;
   a.rung = t.rung;
   a.attempt = e.rec.retries;
+  a.metric = record_.metric;
   return a;
 }
 
-std::optional<Assignment> Study::ask(const std::string& worker) {
+std::optional<TrialSpec> Study::ask(const std::string& worker) {
   // 1. Re-queued trials first: they were promised to run.
   if (!waiting_.empty()) {
     Entry& e = trials_.at(*waiting_.begin());
@@ -166,7 +165,7 @@ std::optional<Assignment> Study::ask(const std::string& worker) {
   Entry e;
   auto& t = e.rec.trial;
   t.number = number;
-  t.seed = search::derive_seed(record_.seed, static_cast<uint64_t>(number));
+  t.seed = hypertune::derive_seed(record_.seed, static_cast<uint64_t>(number));
   const search::Admission adm = pruner_->admit(number);
   t.bracket = adm.bracket;
   t.rung = adm.rung;
@@ -210,11 +209,8 @@ Verdict Study::report(int64_t number, int64_t step, const nlohmann::json& metric
   }
   const auto value = objective_of(metrics);
   if (!value) {
-    Outcome o;
-    o.kind = Outcome::Kind::kFailed;
-    o.error = "the report for step " + std::to_string(step) + " has no finite numeric metric '" +
-              record_.metric + "'";
-    o.last_step = step;
+    Outcome o = Outcome::failed("the report for step " + std::to_string(step) + " has no finite numeric metric '" +
+              record_.metric + "'", step);
     finish(number, o, worker);
     return {Decision::kPrune, std::nullopt};
   }
@@ -272,7 +268,7 @@ bool Study::finish(int64_t number, const Outcome& o, const std::string& worker) 
 
   TrialStore::Batch batch(store_);
   switch (o.kind) {
-    case Outcome::Kind::kComplete: {
+    case OutcomeKind::kComplete: {
       auto value = objective_of(o.metrics);
       if (!value && !t.intermediate.empty()) value = t.intermediate.back().second;
       if (!value) {
@@ -286,14 +282,14 @@ bool Study::finish(int64_t number, const Outcome& o, const std::string& worker) 
       mark_finished(*e, TrialState::kComplete);
       break;
     }
-    case Outcome::Kind::kPruned:
+    case OutcomeKind::kPruned:
       mark_finished(*e, TrialState::kPruned);
       break;
-    case Outcome::Kind::kFailed:
+    case OutcomeKind::kFailed:
       e->rec.fail_reason = o.error.empty() ? "failed without a reason" : o.error;
       mark_finished(*e, TrialState::kFail);
       break;
-    case Outcome::Kind::kPaused: {
+    case OutcomeKind::kPaused: {
       promotion_possible_ = true;
       if (o.checkpoint) e->rec.checkpoint = o.checkpoint;
       e->holder.clear();

@@ -28,6 +28,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/trial.h"
 #include "scheduler/trial_store.h"
 #include "search/pruner.h"
 #include "search/sampler.h"
@@ -40,28 +41,6 @@ struct Budget {
   std::optional<std::chrono::milliseconds> timeout;     // wall time of this run of the sweep
   std::optional<int64_t> max_failed;                    // stop creating trials after this many FAIL
   int max_retries = 3;                                  // re-queues after lost workers, per trial
-};
-
-struct Assignment {
-  int64_t number = 0;
-  uint64_t seed = 0;
-  nlohmann::json params = nlohmann::json::object();  // active parameters, user-facing values
-  std::optional<int64_t> max_steps;
-  std::optional<int64_t> pause_at;
-  int64_t start_step = 0;                  // steps already done (resume from checkpoint)
-  std::optional<std::string> checkpoint;   // resume from this
-  int bracket = 0;
-  int rung = 0;
-  int attempt = 0;                         // 0 on first run, then the retry count
-};
-
-struct Outcome {
-  enum class Kind { kComplete, kPruned, kPaused, kFailed };
-  Kind kind = Kind::kFailed;
-  nlohmann::json metrics = nlohmann::json::object();
-  std::string error;
-  std::optional<std::string> checkpoint;
-  int64_t last_step = 0;
 };
 
 struct Progress {
@@ -77,8 +56,10 @@ class Study {
   Study(StudyRecord record, const search::SearchSpace& space, std::unique_ptr<search::Sampler> sampler,
         std::unique_ptr<search::Pruner> pruner, TrialStore& store, Budget budget);
 
-  [[nodiscard]] std::optional<Assignment> ask(const std::string& worker);
-  [[nodiscard]] search::Verdict report(int64_t number, int64_t step, const nlohmann::json& metrics,
+  // The trial's number, seed, params, resource, pause point, checkpoint to resume from, bracket,
+  // rung, attempt and metric; the driver fills in the rest (trial section, paths, threads).
+  [[nodiscard]] std::optional<TrialSpec> ask(const std::string& worker);
+  [[nodiscard]] Verdict report(int64_t number, int64_t step, const nlohmann::json& metrics,
                                        const std::string& worker);
   // Returns false when the outcome was ignored (trial unknown, finished, or held by another worker).
   bool finish(int64_t number, const Outcome& outcome, const std::string& worker);
@@ -123,7 +104,7 @@ class Study {
 
   Entry* find(int64_t number);
   void persist(const Entry& e);
-  Assignment assignment_for(Entry& e, const std::string& worker);
+  TrialSpec assignment_for(Entry& e, const std::string& worker);
   void mark_finished(Entry& e, search::TrialState state);
   void note_best(const Entry& e);
   std::optional<double> objective_of(const nlohmann::json& metrics) const;

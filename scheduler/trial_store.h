@@ -25,7 +25,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "search/error.h"
+#include "base/error.h"
 #include "search/trial.h"
 
 namespace hypertune::scheduler {

@@ -1,27 +1,19 @@
 #include "scheduler/zap.h"
 
+#include "protocol/socket.h"
+
 #include <array>
 #include <cerrno>
 #include <vector>
 
 #include <spdlog/spdlog.h>
 
-#include "search/error.h"
+#include "base/error.h"
 
 namespace hypertune::scheduler {
 
 namespace {
 
-// recv that retries when a signal interrupts it (EINTR); false when nothing is waiting.
-bool recv_msg(zmq::socket_t& sock, zmq::message_t& msg, zmq::recv_flags flags) {
-  for (;;) {
-    try {
-      return sock.recv(msg, flags).has_value();
-    } catch (const zmq::error_t& e) {
-      if (e.num() != EINTR) throw;
-    }
-  }
-}
 
 }  // namespace
 
@@ -40,11 +32,11 @@ int ZapHandler::handle_pending() {
   for (;;) {
     std::vector<zmq::message_t> frames;
     zmq::message_t frame;
-    if (!recv_msg(socket_, frame, zmq::recv_flags::dontwait)) return handled;
+    if (!protocol::recv_msg(socket_, frame, zmq::recv_flags::dontwait)) return handled;
     frames.push_back(std::move(frame));
     while (frames.back().more()) {
       zmq::message_t next;
-      (void)recv_msg(socket_, next, zmq::recv_flags::none);
+      (void)protocol::recv_msg(socket_, next, zmq::recv_flags::none);
       frames.push_back(std::move(next));
     }
     ++handled;

@@ -27,8 +27,8 @@
 #include <utility>
 #include <vector>
 
-#include "search/error.h"
-#include "search/rng.h"
+#include "base/error.h"
+#include "base/rng.h"
 #include "search/sampler.h"
 #include "search/tpe_model.h"
 

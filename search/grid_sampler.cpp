@@ -2,8 +2,8 @@
 #include <map>
 #include <unordered_set>
 
-#include "search/error.h"
-#include "search/rng.h"
+#include "base/error.h"
+#include "base/rng.h"
 #include "search/sampler.h"
 
 namespace hypertune::search {

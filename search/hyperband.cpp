@@ -16,7 +16,7 @@
 #include <utility>
 #include <vector>
 
-#include "search/error.h"
+#include "base/error.h"
 #include "search/pruner.h"
 #include "search/successive_halving_detail.h"
 

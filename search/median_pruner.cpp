@@ -10,7 +10,7 @@
 #include <unordered_set>
 #include <vector>
 
-#include "search/error.h"
+#include "base/error.h"
 #include "search/pruner.h"
 #include "search/successive_halving_detail.h"
 

@@ -4,18 +4,6 @@
 
 namespace hypertune::search {
 
-const char* to_string(Decision d) noexcept {
-  switch (d) {
-    case Decision::kContinue:
-      return "continue";
-    case Decision::kPrune:
-      return "prune";
-    case Decision::kPause:
-      return "pause";
-  }
-  return "unknown";
-}
-
 namespace {
 
 // Keeps no state at all: every trial runs to the end the trial itself decides.

@@ -10,7 +10,7 @@
 #include <numeric>
 #include <string>
 
-#include "search/error.h"
+#include "base/error.h"
 
 namespace hypertune::search::parzen {
 

@@ -32,7 +32,7 @@
 #include <span>
 #include <vector>
 
-#include "search/rng.h"
+#include "base/rng.h"
 #include "search/space.h"
 
 namespace hypertune::search::parzen {

@@ -24,20 +24,10 @@
 #include <optional>
 #include <vector>
 
+#include "base/decision.h"
 #include "search/trial.h"
 
 namespace hypertune::search {
-
-enum class Decision { kContinue, kPrune, kPause };
-[[nodiscard]] const char* to_string(Decision d) noexcept;
-
-struct Verdict {
-  Decision decision = Decision::kContinue;
-  // With kContinue in a promotion scheduler: the trial passed its rung at once and must now
-  // pause at this later step instead (nullopt: keep the previous pause point, or none).
-  // A next_pause is a promotion by one rung: the study stores rung + 1 with it.
-  std::optional<int64_t> next_pause;
-};
 
 struct Admission {
   int bracket = 0;

@@ -1,6 +1,6 @@
 #include <cmath>
 
-#include "search/rng.h"
+#include "base/rng.h"
 #include "search/sampler.h"
 
 namespace hypertune::search {

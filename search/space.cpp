@@ -6,7 +6,7 @@
 #include <functional>
 #include <sstream>
 
-#include "search/error.h"
+#include "base/error.h"
 
 namespace hypertune::search {
 

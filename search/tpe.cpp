@@ -9,8 +9,8 @@
 #include <memory>
 #include <string>
 
-#include "search/error.h"
-#include "search/rng.h"
+#include "base/error.h"
+#include "base/rng.h"
 #include "search/sampler.h"
 #include "search/tpe_model.h"
 

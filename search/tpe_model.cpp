@@ -7,7 +7,7 @@
 #include <limits>
 #include <string>
 
-#include "search/error.h"
+#include "base/error.h"
 
 namespace hypertune::search {
 

@@ -39,7 +39,7 @@
 #include <vector>
 
 #include "search/parzen.h"
-#include "search/rng.h"
+#include "base/rng.h"
 #include "search/sampler.h"
 #include "search/space.h"
 #include "search/trial.h"

@@ -1,5 +1,7 @@
 #include "worker/agent.h"
 
+#include "protocol/socket.h"
+
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -17,8 +19,8 @@
 #include <spdlog/spdlog.h>
 #include <zmq.hpp>
 
-#include "search/error.h"
-#include "search/rng.h"
+#include "base/error.h"
+#include "base/rng.h"
 
 namespace hypertune::worker {
 
@@ -50,40 +52,10 @@ std::string make_instance() {
   uint64_t s = (static_cast<uint64_t>(rd()) << 32) ^ rd() ^
                static_cast<uint64_t>(Clock::now().time_since_epoch().count()) ^
                (static_cast<uint64_t>(::getpid()) << 17);
-  const uint64_t v = search::splitmix64(s);
+  const uint64_t v = hypertune::splitmix64(s);
   char buf[17];
   std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
   return buf;
-}
-
-proto::OutcomeKind to_wire(TrialOutcome::Kind k) {
-  switch (k) {
-    case TrialOutcome::Kind::kComplete: return proto::OutcomeKind::kComplete;
-    case TrialOutcome::Kind::kPruned: return proto::OutcomeKind::kPruned;
-    case TrialOutcome::Kind::kPaused: return proto::OutcomeKind::kPaused;
-    case TrialOutcome::Kind::kFailed: return proto::OutcomeKind::kFailed;
-  }
-  return proto::OutcomeKind::kFailed;
-}
-
-search::Decision from_wire(proto::Verdict v) {
-  switch (v) {
-    case proto::Verdict::kContinue: return search::Decision::kContinue;
-    case proto::Verdict::kPrune: return search::Decision::kPrune;
-    case proto::Verdict::kPause: return search::Decision::kPause;
-  }
-  return search::Decision::kPrune;
-}
-
-// recv that retries when a signal interrupts it (EINTR); false when nothing is waiting.
-bool recv_msg(zmq::socket_t& sock, zmq::message_t& msg, zmq::recv_flags flags) {
-  for (;;) {
-    try {
-      return sock.recv(msg, flags).has_value();
-    } catch (const zmq::error_t& e) {
-      if (e.num() != EINTR) throw;
-    }
-  }
 }
 
 struct Run {
@@ -154,8 +126,8 @@ struct Agent::Impl {
     Context(Impl& impl, Run& run) : impl_(impl), run_(run) {}
     Verdict report(int64_t step, const nlohmann::json& metrics) override {
       std::unique_lock lock(impl_.mu);
-      if (run_.stop.load()) return {search::Decision::kPrune, std::nullopt};
-      run_.pending_report = proto::Report{run_.assign.number, step, metrics};
+      if (run_.stop.load()) return {hypertune::Decision::kPrune, std::nullopt};
+      run_.pending_report = proto::Report{{run_.assign.spec.number, step, metrics}};
       run_.report_sent = false;
       run_.decision.reset();
       run_.last_step = step;
@@ -166,7 +138,7 @@ struct Agent::Impl {
         run_.decision.reset();
         return v;
       }
-      return {search::Decision::kPrune, std::nullopt};
+      return {hypertune::Decision::kPrune, std::nullopt};
     }
     [[nodiscard]] bool stop_requested() const override { return run_.stop.load(); }
 
@@ -176,50 +148,33 @@ struct Agent::Impl {
   };
 
   void execute(Run& run) {
-    const proto::Assign& a = run.assign;
-    TrialSpec spec;
-    spec.number = a.number;
-    spec.seed = a.seed;
-    spec.params = a.params;
-    spec.trial = a.trial;
-    spec.metric = a.metric;
-    spec.max_steps = a.max_steps;
-    spec.pause_at = a.pause_at;
-    spec.start_step = a.start_step;
-    spec.resume_checkpoint = a.checkpoint;
-    spec.work_dir = opt.work_dir ? *opt.work_dir : a.work_dir;
+    // The worker's own settings win over the scheduler's paths: --work-dir, --checkpoint-root.
+    TrialSpec spec = run.assign.spec;
+    if (opt.work_dir) spec.work_dir = *opt.work_dir;
     if (spec.work_dir.empty()) spec.work_dir = ".";
     if (opt.checkpoint_root) {
-      spec.checkpoint_dir = *opt.checkpoint_root + "/trial-" + std::to_string(a.number);
-    } else if (!a.checkpoint_dir.empty()) {
-      spec.checkpoint_dir = a.checkpoint_dir;
-    } else {
-      spec.checkpoint_dir = (std::filesystem::temp_directory_path() / ("hypertune-" + instance) /
-                             ("trial-" + std::to_string(a.number)))
-                                .string();
+      spec.checkpoint_dir = trial_dir(*opt.checkpoint_root, spec.number);
+    } else if (spec.checkpoint_dir.empty()) {
+      spec.checkpoint_dir =
+          trial_dir((std::filesystem::temp_directory_path() / ("hypertune-" + instance)).string(), spec.number);
     }
-    spec.threads = std::max(1, a.threads);
+    spec.threads = std::max(1, spec.threads);
     if (!opt.gpus.empty()) spec.gpu = opt.gpus[static_cast<size_t>(run.slot) % opt.gpus.size()];
 
-    TrialOutcome outcome;
+    Outcome outcome;
     try {
-      std::unique_ptr<TrialRunner> runner = opt.make_runner(a.trial);
+      std::unique_ptr<TrialRunner> runner = opt.make_runner(spec.trial);
       if (!runner) throw Error("no runner for this trial section");
       Context ctx(*this, run);
       outcome = runner->run(spec, ctx);
     } catch (const std::exception& e) {
       // A failing trial never takes the worker down.
-      outcome = TrialOutcome::failed(e.what(), run.last_step);
+      outcome = Outcome::failed(e.what(), run.last_step);
     }
 
     std::lock_guard lock(mu);
-    proto::Result r;
-    r.number = a.number;
-    r.outcome = to_wire(outcome.kind);
-    r.metrics = outcome.metrics.is_object() ? outcome.metrics : nlohmann::json::object();
-    r.error = outcome.error;
-    r.checkpoint = outcome.checkpoint;
-    r.last_step = outcome.last_step;
+    if (!outcome.metrics.is_object()) outcome.metrics = nlohmann::json::object();
+    proto::Result r{spec.number, std::move(outcome)};
     run.result = std::move(r);
     run.result_sent = false;
     run.pending_report.reset();
@@ -241,7 +196,7 @@ struct Agent::Impl {
     run.slot = slot;
     run.started = true;
     ++summary.trials_started;
-    spdlog::debug("trial {} started on slot {}", run.assign.number, slot);
+    spdlog::debug("trial {} started on slot {}", run.assign.spec.number, slot);
     run.thread = std::thread([this, r = &run] { execute(*r); });
   }
 
@@ -369,7 +324,7 @@ struct Agent::Impl {
             end(AgentEnd::kRefused, "the scheduler refused this worker: " + m.reason);
           } else if constexpr (std::is_same_v<T, proto::Assign>) {
             on_assign(m);
-          } else if constexpr (std::is_same_v<T, proto::Decision>) {
+          } else if constexpr (std::is_same_v<T, proto::Answer>) {
             on_decision(m);
           } else if constexpr (std::is_same_v<T, proto::ResultAck>) {
             on_ack(m);
@@ -418,31 +373,32 @@ struct Agent::Impl {
   void on_assign(const proto::Assign& a) {
     if (state != State::kReady || ending) return;  // the scheduler re-queues what we do not run
     std::lock_guard lock(mu);
-    if (runs.count(a.number)) return;  // a duplicate
+    const int64_t number = a.spec.number;
+    if (runs.count(number)) return;  // a duplicate
     const int slot = free_slot_locked();
     auto run = std::make_unique<Run>();
     run->assign = a;
-    run->last_step = a.start_step;
+    run->last_step = a.spec.start_step;
     Run& raw = *run;
-    runs.emplace(a.number, std::move(run));
+    runs.emplace(number, std::move(run));
     if (slot < opt.slots) {
       start_locked(raw, slot);
     } else if (opt.prefetch > 0) {
-      spdlog::debug("trial {} queued until a slot frees", a.number);
+      spdlog::debug("trial {} queued until a slot frees", number);
     } else {
-      spdlog::warn("trial {} assigned with all {} slots busy: running it anyway", a.number, opt.slots);
+      spdlog::warn("trial {} assigned with all {} slots busy: running it anyway", number, opt.slots);
       start_locked(raw, slot);
     }
   }
 
-  void on_decision(const proto::Decision& d) {
+  void on_decision(const proto::Answer& d) {
     std::lock_guard lock(mu);
     auto it = runs.find(d.number);
     if (it == runs.end()) return;
     Run& run = *it->second;
-    if (!run.pending_report || run.pending_report->step != d.step) return;  // stale duplicate
+    if (!run.pending_report || run.pending_report->report.step != d.step) return;  // stale duplicate
     run.pending_report.reset();
-    run.decision = Verdict{from_wire(d.verdict), d.next_pause};
+    run.decision = d.verdict;
     run.cv.notify_all();
   }
 
@@ -536,9 +492,9 @@ struct Agent::Impl {
   void drain_monitor() {
     while (monitor) {
       zmq::message_t ev;
-      if (!recv_msg(*monitor, ev, zmq::recv_flags::dontwait)) return;
+      if (!proto::recv_msg(*monitor, ev, zmq::recv_flags::dontwait)) return;
       zmq::message_t addr;
-      if (ev.more()) (void)recv_msg(*monitor, addr, zmq::recv_flags::none);
+      if (ev.more()) (void)proto::recv_msg(*monitor, addr, zmq::recv_flags::none);
       if (ev.size() < 6) continue;
       uint16_t event = 0;
       uint32_t value = 0;
@@ -640,11 +596,11 @@ struct Agent::Impl {
       now = Clock::now();
       while (sock) {
         zmq::message_t msg;
-        if (!recv_msg(*sock, msg, zmq::recv_flags::dontwait)) break;
+        if (!proto::recv_msg(*sock, msg, zmq::recv_flags::dontwait)) break;
         if (msg.more()) {
           // One frame per message; swallow the rest of a multi-part message.
           zmq::message_t rest;
-          while (msg.more() && recv_msg(*sock, rest, zmq::recv_flags::dontwait) && rest.more()) {
+          while (msg.more() && proto::recv_msg(*sock, rest, zmq::recv_flags::dontwait) && rest.more()) {
           }
           spdlog::warn("dropped a multi-part message from the scheduler");
           continue;

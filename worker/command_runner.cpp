@@ -10,7 +10,7 @@
 #include <filesystem>
 #include <system_error>
 
-#include "search/error.h"
+#include "base/error.h"
 
 namespace hypertune::worker {
 namespace {
@@ -107,19 +107,19 @@ class CommandSession {
         last_step_(spec.start_step),
         pause_at_(spec.pause_at) {}
 
-  TrialOutcome run() {
+  Outcome run() {
     const auto started = Clock::now();
     while (true) {
       if (ctx_.stop_requested()) {
         proc_.terminate(trial_.grace_period);
-        return TrialOutcome::failed("stopped: worker shutting down", last_step_);
+        return Outcome::failed("stopped: worker shutting down", last_step_);
       }
       milliseconds slice = options_.poll_interval;
       if (trial_.timeout) {
         const auto left = std::chrono::ceil<milliseconds>(started + *trial_.timeout - Clock::now());
         if (left.count() <= 0) {
           proc_.terminate(trial_.grace_period);
-          return TrialOutcome::failed(
+          return Outcome::failed(
               "timed out after " + format_duration(*trial_.timeout) + " (trial.timeout)" + tail(),
               last_step_);
         }
@@ -137,7 +137,7 @@ class CommandSession {
   }
 
  private:
-  TrialOutcome finish(const ExitStatus& status) {
+  Outcome finish(const ExitStatus& status) {
     // The whole group is gone now, so the pipes hold the rest of the output up to end of file.
     const auto deadline = Clock::now() + kDrainAfterExit;
     while (proc_.output_open() && Clock::now() < deadline) {
@@ -146,24 +146,24 @@ class CommandSession {
       }
     }
     if (!status.success()) {
-      return TrialOutcome::failed(
+      return Outcome::failed(
           "command " + quote_text(spec_argv0()) + " failed with " + status.describe() + tail(),
           last_step_);
     }
-    if (final_) return TrialOutcome::complete(std::move(*final_), last_step_);
+    if (final_) return Outcome::complete(std::move(*final_), last_step_);
     if (last_report_) {
       json metrics = std::move(*last_report_);
       metrics.erase("step");
-      return TrialOutcome::complete(std::move(metrics), last_step_);
+      return Outcome::complete(std::move(metrics), last_step_);
     }
-    return TrialOutcome::failed("command " + quote_text(spec_argv0()) +
+    return Outcome::failed("command " + quote_text(spec_argv0()) +
                                     " exited with status 0 without reporting: it must print '" +
                                     std::string(kReportPrefix) + " {\"" + spec_.metric +
                                     "\": <number>}'" + tail(),
                                 last_step_);
   }
 
-  std::optional<TrialOutcome> on_line(const OutputLine& line) {
+  std::optional<Outcome> on_line(const OutputLine& line) {
     if (line.stream == Stream::kStderr) {
       remember(stderr_tail_, line.text);
       if (options_.log) options_.log(spec_.number, line.stream, line.text);
@@ -182,7 +182,7 @@ class CommandSession {
     return on_report(text);
   }
 
-  std::optional<TrialOutcome> on_report(std::string_view line) {
+  std::optional<Outcome> on_report(std::string_view line) {
     json obj;
     try {
       obj = json::parse(line.substr(kReportPrefix.size()));
@@ -211,7 +211,7 @@ class CommandSession {
     if (verdict.next_pause) pause_at_ = verdict.next_pause;
     if (verdict.decision == Decision::kPrune) {
       proc_.terminate(trial_.grace_period);
-      return TrialOutcome::pruned(*step);
+      return Outcome::pruned(*step);
     }
     if (verdict.decision == Decision::kPause || (pause_at_ && *step >= *pause_at_)) {
       return pause(*step);
@@ -219,33 +219,33 @@ class CommandSession {
     return std::nullopt;
   }
 
-  TrialOutcome pause(int64_t step) {
+  Outcome pause(int64_t step) {
     proc_.terminate(trial_.grace_period);
     if (!trial_.checkpoint) {
       // Nothing to resume from: the next run starts over and its early reports are dropped.
-      return {TrialOutcome::Kind::kPaused, json::object(), {}, std::nullopt, step};
+      return {OutcomeKind::kPaused, json::object(), {}, std::nullopt, step};
     }
     const std::string& dir = spec_.checkpoint_dir;
     if (dir.empty()) {
-      return TrialOutcome::failed("cannot pause at step " + std::to_string(step) +
+      return Outcome::failed("cannot pause at step " + std::to_string(step) +
                                       ": the trial has no checkpoint directory",
                                   step);
     }
     std::error_code ec;
     const bool empty = std::filesystem::is_empty(dir, ec);
     if (ec || empty) {
-      return TrialOutcome::failed("paused at step " + std::to_string(step) +
+      return Outcome::failed("paused at step " + std::to_string(step) +
                                       ", but the command left no checkpoint in " + quote_text(dir) +
                                       " (trial.checkpoint is true: save into "
                                       "$HYPERTUNE_CHECKPOINT_DIR before printing the report)",
                                   step);
     }
-    return TrialOutcome::paused(dir, step);
+    return Outcome::paused(dir, step);
   }
 
-  TrialOutcome bad_line(std::string_view line, const std::string& why) {
+  Outcome bad_line(std::string_view line, const std::string& why) {
     proc_.terminate(trial_.grace_period);
-    return TrialOutcome::failed("bad @hypertune line " + std::to_string(stdout_lines_) +
+    return Outcome::failed("bad @hypertune line " + std::to_string(stdout_lines_) +
                                     " of stdout: " + why + ": " + quote_text(line),
                                 last_step_);
   }
@@ -300,8 +300,8 @@ std::vector<std::string> child_environment(const TrialSpec& spec, const CommandT
   }
   if (!spec.checkpoint_dir.empty())
     env.push_back("HYPERTUNE_CHECKPOINT_DIR=" + spec.checkpoint_dir);
-  if (spec.resume_checkpoint) {
-    env.push_back("HYPERTUNE_RESUME_FROM=" + *spec.resume_checkpoint);
+  if (spec.checkpoint) {
+    env.push_back("HYPERTUNE_RESUME_FROM=" + *spec.checkpoint);
     env.push_back("HYPERTUNE_START_STEP=" + std::to_string(spec.start_step));
   } else {
     env.push_back("HYPERTUNE_START_STEP=0");
@@ -462,7 +462,7 @@ CommandTrial CommandTrial::parse(const json& trial, const std::string& where) {
 
 CommandRunner::CommandRunner(CommandRunnerOptions options) : options_(std::move(options)) {}
 
-TrialOutcome CommandRunner::run(const TrialSpec& spec, TrialContext& ctx) {
+Outcome CommandRunner::run(const TrialSpec& spec, TrialContext& ctx) {
   try {
     const CommandTrial trial = CommandTrial::parse(spec.trial);
     SubprocessOptions sub;
@@ -476,20 +476,20 @@ TrialOutcome CommandRunner::run(const TrialSpec& spec, TrialContext& ctx) {
       std::error_code ec;
       std::filesystem::create_directories(spec.checkpoint_dir, ec);
       if (ec) {
-        return TrialOutcome::failed("cannot create checkpoint directory " +
+        return Outcome::failed("cannot create checkpoint directory " +
                                         quote_text(spec.checkpoint_dir) + ": " + ec.message(),
                                     spec.start_step);
       }
     }
     auto started = Subprocess::start(sub);
     if (!started.process) {
-      return TrialOutcome::failed("cannot start the command: " + started.error, spec.start_step);
+      return Outcome::failed("cannot start the command: " + started.error, spec.start_step);
     }
     CommandSession session(options_, spec, ctx, trial, std::move(*started.process));
     return session.run();
   } catch (const std::exception& e) {
     // A bad trial section, a bad placeholder, or an exception thrown by the context.
-    return TrialOutcome::failed(e.what(), spec.start_step);
+    return Outcome::failed(e.what(), spec.start_step);
   }
 }
 

@@ -85,7 +85,7 @@ struct CommandRunnerOptions {
 class CommandRunner final : public TrialRunner {
  public:
   explicit CommandRunner(CommandRunnerOptions options = {});
-  [[nodiscard]] TrialOutcome run(const TrialSpec& spec, TrialContext& ctx) override;
+  [[nodiscard]] Outcome run(const TrialSpec& spec, TrialContext& ctx) override;
 
  private:
   CommandRunnerOptions options_;

@@ -10,8 +10,8 @@
 #include <optional>
 #include <system_error>
 
-#include "search/error.h"
-#include "search/rng.h"
+#include "base/error.h"
+#include "base/rng.h"
 
 namespace hypertune::worker {
 namespace {
@@ -183,19 +183,19 @@ std::vector<double> function_arguments(const search::TestFunction& fn, const jso
   return x;
 }
 
-TrialOutcome FunctionRunner::run(const TrialSpec& spec, TrialContext& ctx) {
+Outcome FunctionRunner::run(const TrialSpec& spec, TrialContext& ctx) {
   try {
     const FunctionTrial trial = FunctionTrial::parse(spec.trial);
     const search::TestFunction& fn = *trial.function;
     const std::vector<double> x = function_arguments(fn, spec.params);
     const int64_t steps = spec.max_steps.value_or(trial.steps);
     if (steps < 1) {
-      return TrialOutcome::failed("max_steps must be >= 1, got " + std::to_string(steps),
+      return Outcome::failed("max_steps must be >= 1, got " + std::to_string(steps),
                                   spec.start_step);
     }
-    if (spec.resume_checkpoint) {
-      if (auto why = check_checkpoint(*spec.resume_checkpoint, spec, fn)) {
-        return TrialOutcome::failed(*why, spec.start_step);
+    if (spec.checkpoint) {
+      if (auto why = check_checkpoint(*spec.checkpoint, spec, fn)) {
+        return Outcome::failed(*why, spec.start_step);
       }
     }
 
@@ -203,36 +203,36 @@ TrialOutcome FunctionRunner::run(const TrialSpec& spec, TrialContext& ctx) {
     const auto value_at = [&](int64_t step) {
       double v = steps == 1 ? fn.f(x) : search::multi_fidelity_value(fn, x, step);
       if (trial.noise > 0) {
-        search::Rng rng(search::derive_seed(spec.seed, static_cast<uint64_t>(step)));
+        hypertune::Rng rng(hypertune::derive_seed(spec.seed, static_cast<uint64_t>(step)));
         v += trial.noise * rng.normal();
       }
       return v;
     };
 
     if (ctx.stop_requested()) {
-      return TrialOutcome::failed("stopped: worker shutting down", spec.start_step);
+      return Outcome::failed("stopped: worker shutting down", spec.start_step);
     }
-    if (steps == 1) return TrialOutcome::complete(json{{spec.metric, value_at(1)}}, 1);
+    if (steps == 1) return Outcome::complete(json{{spec.metric, value_at(1)}}, 1);
 
     std::optional<int64_t> pause_at = spec.pause_at;
     for (int64_t step = spec.start_step + 1; step <= steps; ++step) {
       if (ctx.stop_requested()) {
-        return TrialOutcome::failed("stopped: worker shutting down", step - 1);
+        return Outcome::failed("stopped: worker shutting down", step - 1);
       }
       const Verdict verdict = ctx.report(step, json{{spec.metric, value_at(step)}, {"step", step}});
       if (verdict.next_pause) pause_at = verdict.next_pause;
-      if (verdict.decision == Decision::kPrune) return TrialOutcome::pruned(step);
+      if (verdict.decision == Decision::kPrune) return Outcome::pruned(step);
       if (verdict.decision == Decision::kPause || (pause_at && step >= *pause_at)) {
         std::string error;
         const auto path = write_checkpoint(spec, fn, step, error);
-        if (!path) return TrialOutcome::failed(error, step);
-        return TrialOutcome::paused(*path, step);
+        if (!path) return Outcome::failed(error, step);
+        return Outcome::paused(*path, step);
       }
     }
-    return TrialOutcome::complete(json{{spec.metric, value_at(steps)}}, steps);
+    return Outcome::complete(json{{spec.metric, value_at(steps)}}, steps);
   } catch (const std::exception& e) {
     // A bad trial section or parameters, or an exception thrown by the context.
-    return TrialOutcome::failed(e.what(), spec.start_step);
+    return Outcome::failed(e.what(), spec.start_step);
   }
 }
 

@@ -8,7 +8,7 @@
 //    reported and the trial completes with {metric: f(x)}.
 //  * With more steps, steps start_step+1..N report {metric: value, "step": step}; the trial
 //    completes with the value of step N.
-//  * noise s > 0 adds s * N(0, 1), drawn from search::Rng seeded by (spec.seed, step): the same
+//  * noise s > 0 adds s * N(0, 1), drawn from hypertune::Rng seeded by (spec.seed, step): the same
 //    trial and step always get the same value, wherever and however often it runs.
 //  * Pausing (verdict kPause, or reaching spec.pause_at / a verdict's next_pause) writes
 //    kCheckpointFile into spec.checkpoint_dir recording the step; resuming reads it back,
@@ -51,7 +51,7 @@ class FunctionRunner final : public TrialRunner {
  public:
   static constexpr const char* kCheckpointFile = "function-checkpoint.json";
 
-  [[nodiscard]] TrialOutcome run(const TrialSpec& spec, TrialContext& ctx) override;
+  [[nodiscard]] Outcome run(const TrialSpec& spec, TrialContext& ctx) override;
 };
 
 }  // namespace hypertune::worker

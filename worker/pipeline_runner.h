@@ -4,7 +4,7 @@
 //
 // Mapping from the TrialSpec: params fill the section's "{name}" placeholders; seed seeds every
 // random draw of the trial; max_steps overrides `epochs`; pause_at, start_step and
-// resume_checkpoint pause and resume (a resumed trial is bit-identical on CPU to an uninterrupted
+// checkpoint pause and resume (a resumed trial is bit-identical on CPU to an uninterrupted
 // one); checkpoint_dir receives checkpoint.pt when pausing and model/ (the export) on completion;
 // work_dir is where relative data paths start; threads sets LibTorch's intra-op threads, which is
 // PROCESS-GLOBAL (see trainer.h); gpu selects a CUDA device when one is available.
@@ -22,7 +22,7 @@ namespace hypertune::worker {
 
 class PipelineRunner final : public TrialRunner {
  public:
-  [[nodiscard]] TrialOutcome run(const TrialSpec& spec, TrialContext& ctx) override;
+  [[nodiscard]] Outcome run(const TrialSpec& spec, TrialContext& ctx) override;
 };
 
 }  // namespace hypertune::worker

@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <sstream>
 
-#include "search/error.h"
+#include "base/error.h"
 #include "worker/command_runner.h"
 #include "worker/function_runner.h"
 #include "worker/torch_plugin.h"

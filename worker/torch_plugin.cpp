@@ -8,7 +8,7 @@
 #include <mutex>
 #include <system_error>
 
-#include "search/error.h"
+#include "base/error.h"
 
 namespace hypertune::worker {
 

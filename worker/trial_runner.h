@@ -6,9 +6,9 @@
 // TrialContext after each step, and obeys the verdict it gets back (continue, prune, pause).
 //
 // Contract:
-//  * run() never throws for a failing trial: exceptions inside the trial become kFailed with the
-//    reason; a failing trial never takes the worker down.
-//  * Steps count from 1. A resumed trial (spec.resume_checkpoint set) continues after
+//  * run() never throws for a failing trial: exceptions inside the trial become a kFailed
+//    Outcome with the reason; a failing trial never takes the worker down.
+//  * Steps count from 1. A resumed trial (spec.checkpoint set) continues after
 //    spec.start_step and reports only later steps.
 //  * On kPause the runner saves a checkpoint under spec.checkpoint_dir and returns kPaused with
 //    its path; on kPrune it stops at once and returns kPruned.
@@ -23,28 +23,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "search/pruner.h"
+#include "base/trial.h"
 
 namespace hypertune::worker {
-
-using search::Decision;
-using search::Verdict;
-
-struct TrialSpec {
-  int64_t number = 0;
-  uint64_t seed = 0;
-  nlohmann::json params = nlohmann::json::object();  // active parameters: name -> value
-  nlohmann::json trial = nlohmann::json::object();   // the config's `trial:` section, verbatim
-  std::string metric = "value";                      // objective metric name
-  std::optional<int64_t> max_steps;                  // resource cap (epochs / fidelity steps)
-  std::optional<int64_t> pause_at;                   // must pause after this step
-  int64_t start_step = 0;                            // steps already done (resume)
-  std::optional<std::string> resume_checkpoint;      // checkpoint to resume from
-  std::string checkpoint_dir;                        // where to save a checkpoint when pausing
-  std::string work_dir;                              // the config file's directory (relative paths)
-  int threads = 1;                                   // intra-op threads for this trial
-  std::optional<int> gpu;                            // CUDA device index when allowed
-};
 
 class TrialContext {
  public:
@@ -55,32 +36,10 @@ class TrialContext {
   [[nodiscard]] virtual bool stop_requested() const = 0;
 };
 
-struct TrialOutcome {
-  enum class Kind { kComplete, kPruned, kPaused, kFailed };
-  Kind kind = Kind::kFailed;
-  nlohmann::json metrics = nlohmann::json::object();  // final metrics (kComplete)
-  std::string error;                                  // reason (kFailed)
-  std::optional<std::string> checkpoint;              // saved checkpoint (kPaused)
-  int64_t last_step = 0;
-
-  static TrialOutcome complete(nlohmann::json m, int64_t step) {
-    return {Kind::kComplete, std::move(m), {}, std::nullopt, step};
-  }
-  static TrialOutcome failed(std::string why, int64_t step = 0) {
-    return {Kind::kFailed, nlohmann::json::object(), std::move(why), std::nullopt, step};
-  }
-  static TrialOutcome pruned(int64_t step) {
-    return {Kind::kPruned, nlohmann::json::object(), {}, std::nullopt, step};
-  }
-  static TrialOutcome paused(std::string checkpoint, int64_t step) {
-    return {Kind::kPaused, nlohmann::json::object(), {}, std::move(checkpoint), step};
-  }
-};
-
 class TrialRunner {
  public:
   virtual ~TrialRunner() = default;
-  [[nodiscard]] virtual TrialOutcome run(const TrialSpec& spec, TrialContext& ctx) = 0;
+  [[nodiscard]] virtual Outcome run(const TrialSpec& spec, TrialContext& ctx) = 0;
 };
 
 }  // namespace hypertune::worker

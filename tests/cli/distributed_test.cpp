@@ -19,7 +19,7 @@
 #include "cli/local_cluster.h"
 #include "protocol/protocol.h"
 #include "scheduler/trial_store.h"
-#include "search/rng.h"
+#include "base/rng.h"
 #include "support/process.h"
 #include "support/temp_dir.h"
 
@@ -469,7 +469,7 @@ TEST_CASE("the scheduler refuses other protocol versions and survives garbage", 
   CHECK(std::get<proto::Refuse>(*d.message).reason.find("version 2") != std::string::npos);
 
   // Then garbage: random frames, truncated and multi-part messages.
-  search::Rng rng(7);
+  hypertune::Rng rng(7);
   for (int i = 0; i < 500; ++i) {
     std::string junk(1 + rng.below(200), '\0');
     for (auto& c : junk) c = static_cast<char>(rng.below(256));

@@ -15,7 +15,7 @@
 #include <sstream>
 
 #include "cli/importance.h"
-#include "search/rng.h"
+#include "base/rng.h"
 #include "support/process.h"
 #include "support/temp_dir.h"
 
@@ -168,7 +168,7 @@ struct Fixture {
     space.add({"mo\"men'tum<b>", Distribution::Float(0.0, 1.0), search::Condition{"opt", {0}}});
     space.finalize();
 
-    search::Rng rng(99);
+    hypertune::Rng rng(99);
     std::optional<double> best_value;
     for (int n = 0; n < n_trials; ++n) {
       scheduler::TrialRecord r;
@@ -252,7 +252,7 @@ TEST_CASE("importance: a function of x1 alone gives x1 nearly all of it wherever
   space.finalize();
 
   for (size_t relevant : {size_t{0}, size_t{2}}) {
-    search::Rng rng(17);
+    hypertune::Rng rng(17);
     std::vector<search::FrozenTrial> trials;
     for (int n = 0; n < 300; ++n) {
       search::Params p = {rng.uniform(), rng.uniform(), rng.uniform()};
@@ -293,7 +293,7 @@ TEST_CASE("importance: parameters that do not matter explain about nothing whate
   // (bins - 1) / (n - 1) = 9/199, 0.136 for the three together; the corrected share is about 0.
   double mean_sum = 0.0;
   for (uint64_t seed = 1; seed <= 10; ++seed) {
-    search::Rng rng(seed);
+    hypertune::Rng rng(seed);
     std::vector<search::FrozenTrial> trials;
     for (int n = 0; n < 200; ++n) {
       search::Params p = {rng.uniform(), rng.uniform(), rng.uniform()};
@@ -318,7 +318,7 @@ TEST_CASE("importance: categorical parents get their branch and conditional chil
   space.finalize();
 
   auto make = [&](auto objective) {
-    search::Rng rng(23);
+    hypertune::Rng rng(23);
     std::vector<search::FrozenTrial> trials;
     for (int n = 0; n < 400; ++n) {
       const double opt = static_cast<double>(rng.below(2));

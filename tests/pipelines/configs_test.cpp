@@ -35,16 +35,16 @@ TEST_CASE("configs: letter.yaml validates and one trial trains on data/letter.cs
   INFO(dump(issues));
   CHECK(issues.empty());
 
-  pl::TrainRequest req;
-  req.pipeline = cfg.trial["pipeline"];
+  hypertune::TrialSpec req;
+  req.trial["pipeline"] = cfg.trial["pipeline"];
   req.params = {{"lr", 0.003},    {"weight_decay", 1e-4}, {"layers", 2},      {"width", 128},
                 {"dropout", 0.1}, {"activation", "gelu"}, {"batch_size", 128}};
   req.metric = cfg.metric;
-  req.base_dir = cfg.config_dir.string();
-  req.max_epochs = 1;
-  pl::TrainResult r = pl::train(req, [](int64_t, const json&) { return pl::EpochVerdict{}; });
+  req.work_dir = cfg.config_dir.string();
+  req.max_steps = 1;
+  hypertune::Outcome r = pl::train(req, [](int64_t, const json&) { return hypertune::Verdict{}; });
   INFO(r.error);
-  REQUIRE(r.kind == pl::TrainResult::Kind::kComplete);
+  REQUIRE(r.kind == hypertune::OutcomeKind::kComplete);
   // 26 classes: chance is about 0.04; one epoch of a 2x128 MLP gets far above it.
   CHECK(r.metrics["accuracy"].get<double>() > 0.5);
 }

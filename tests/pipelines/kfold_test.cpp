@@ -14,7 +14,7 @@
 #include "pipelines/dataset.h"
 #include "pipelines/predict.h"
 #include "pipelines/trainer.h"
-#include "search/rng.h"
+#include "base/rng.h"
 #include "tests/pipelines/temp_dir.h"
 
 using hypertune::test::TempDir;
@@ -26,7 +26,7 @@ namespace {
 
 // Three unbalanced classes by the position of (x1, x2); `rows` rows with an id.
 std::string make_csv(int rows, uint64_t seed) {
-  hypertune::search::Rng rng(seed);
+  hypertune::Rng rng(seed);
   std::ostringstream out;
   out << "id,x1,x2,target\n";
   for (int i = 0; i < rows; ++i) {
@@ -48,17 +48,17 @@ json section(const std::string& train, int folds) {
 }
 
 struct Run {
-  pl::TrainResult result;
+  hypertune::Outcome result;
   std::vector<std::pair<int64_t, json>> reports;
 };
 
-Run train(const pl::TrainRequest& req, std::optional<int64_t> pause_at = std::nullopt) {
+Run train(const hypertune::TrialSpec& req, std::optional<int64_t> pause_at = std::nullopt) {
   Run run;
-  pl::TrainRequest r = req;
+  hypertune::TrialSpec r = req;
   r.pause_at = pause_at;
   run.result = pl::train(r, [&](int64_t epoch, const json& m) {
     run.reports.emplace_back(epoch, m);
-    return pl::EpochVerdict{};
+    return hypertune::Verdict{};
   });
   return run;
 }
@@ -122,17 +122,18 @@ TEST_CASE("k-fold training reports the mean of the fold models, each validated o
           "[pipelines][kfold]") {
   TempDir dir;
   const std::string csv = dir.write("train.csv", make_csv(150, 11));
-  pl::TrainRequest req;
-  req.pipeline = section(csv, 3);
+  hypertune::TrialSpec req;
+  req.trial["pipeline"] = section(csv, 3);
   req.metric = "accuracy";
   req.seed = 5;
   req.checkpoint_dir = dir.file("trial");
-  req.base_dir = dir.path().string();
+  req.work_dir = dir.path().string();
   const Run run = train(req);
   INFO(run.result.error);
-  REQUIRE(run.result.kind == pl::TrainResult::Kind::kComplete);
+  REQUIRE(run.result.kind == hypertune::OutcomeKind::kComplete);
   REQUIRE(run.reports.size() == 6);
-  const fs::path model = *run.result.model_dir;
+  const fs::path model = pl::model_dir(req);
+  REQUIRE(model == fs::path(dir.file("trial")) / "model");
   const json manifest = json::parse(std::ifstream(model / "model.json"));
   CHECK(manifest["format"] == "hypertune-ensemble");
   CHECK(manifest["members"] == json::array({"fold-0", "fold-1", "fold-2"}));
@@ -166,7 +167,7 @@ TEST_CASE("k-fold training reports the mean of the fold models, each validated o
   CHECK(sum / 3.0 > 0.8);  // learnable: chance is about 0.45 for the largest class
 
   // The same request and seed: the same reports (folds and training are seeded).
-  pl::TrainRequest again = req;
+  hypertune::TrialSpec again = req;
   again.checkpoint_dir = dir.file("again");
   const Run run2 = train(again);
   REQUIRE(run2.reports.size() == run.reports.size());
@@ -174,11 +175,11 @@ TEST_CASE("k-fold training reports the mean of the fold models, each validated o
     CHECK(without_time(run2.reports[i].second) == without_time(run.reports[i].second));
 
   // Folds differ from the holdout: the holdout run reports other numbers.
-  pl::TrainRequest holdout = req;
-  holdout.pipeline = section(csv, 1);
+  hypertune::TrialSpec holdout = req;
+  holdout.trial["pipeline"] = section(csv, 1);
   holdout.checkpoint_dir = dir.file("holdout");
   const Run run3 = train(holdout);
-  REQUIRE(run3.result.kind == pl::TrainResult::Kind::kComplete);
+  REQUIRE(run3.result.kind == hypertune::OutcomeKind::kComplete);
   CHECK(without_time(run3.reports.back().second) != without_time(run.reports.back().second));
 
   // The ensemble export predicts the mean of its members' probabilities.
@@ -201,31 +202,31 @@ TEST_CASE("k-fold pause and resume: all fold models checkpointed, same result as
           "[pipelines][kfold]") {
   TempDir dir;
   const std::string csv = dir.write("train.csv", make_csv(120, 12));
-  pl::TrainRequest req;
-  req.pipeline = section(csv, 4);
+  hypertune::TrialSpec req;
+  req.trial["pipeline"] = section(csv, 4);
   req.metric = "accuracy";
   req.seed = 9;
-  req.base_dir = dir.path().string();
+  req.work_dir = dir.path().string();
   req.checkpoint_dir = dir.file("straight");
   const Run straight = train(req);
-  REQUIRE(straight.result.kind == pl::TrainResult::Kind::kComplete);
+  REQUIRE(straight.result.kind == hypertune::OutcomeKind::kComplete);
 
   req.checkpoint_dir = dir.file("paused");
   const Run first = train(req, 2);
-  REQUIRE(first.result.kind == pl::TrainResult::Kind::kPaused);
+  REQUIRE(first.result.kind == hypertune::OutcomeKind::kPaused);
   REQUIRE(first.result.checkpoint);
-  CHECK(first.result.last_epoch == 2);
+  CHECK(first.result.last_step == 2);
   const auto tensors = pl::read_tensor_file(*first.result.checkpoint);
   std::set<std::string> prefixes;
   for (const auto& t : tensors)
     if (t.name.rfind("fold", 0) == 0) prefixes.insert(t.name.substr(0, t.name.find('.')));
   CHECK(prefixes == std::set<std::string>{"fold0", "fold1", "fold2", "fold3"});
 
-  pl::TrainRequest resume = req;
-  resume.resume_checkpoint = first.result.checkpoint;
-  resume.start_epoch = 2;
+  hypertune::TrialSpec resume = req;
+  resume.checkpoint = first.result.checkpoint;
+  resume.start_step = 2;
   const Run second = train(resume);
-  REQUIRE(second.result.kind == pl::TrainResult::Kind::kComplete);
+  REQUIRE(second.result.kind == hypertune::OutcomeKind::kComplete);
   REQUIRE(second.reports.size() == 4);
   CHECK(without_time(second.reports.back().second) == without_time(straight.reports.back().second));
   // Weights bit-identical to the uninterrupted run's, fold by fold.
@@ -238,16 +239,16 @@ TEST_CASE("k-fold pause and resume: all fold models checkpointed, same result as
   }
 
   // A holdout checkpoint does not resume a k-fold trial.
-  pl::TrainRequest other = req;
-  other.pipeline = section(csv, 1);
+  hypertune::TrialSpec other = req;
+  other.trial["pipeline"] = section(csv, 1);
   other.checkpoint_dir = dir.file("other");
   const Run holdout = train(other, 1);
-  REQUIRE(holdout.result.kind == pl::TrainResult::Kind::kPaused);
-  pl::TrainRequest mismatch = req;
-  mismatch.resume_checkpoint = holdout.result.checkpoint;
-  mismatch.start_epoch = 1;
+  REQUIRE(holdout.result.kind == hypertune::OutcomeKind::kPaused);
+  hypertune::TrialSpec mismatch = req;
+  mismatch.checkpoint = holdout.result.checkpoint;
+  mismatch.start_step = 1;
   const Run bad = train(mismatch);
-  CHECK(bad.result.kind == pl::TrainResult::Kind::kFailed);
+  CHECK(bad.result.kind == hypertune::OutcomeKind::kFailed);
   CHECK(bad.result.error.find("fold model") != std::string::npos);
 }
 

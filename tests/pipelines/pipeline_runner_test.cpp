@@ -5,22 +5,22 @@
 #include <catch2/catch.hpp>
 #include <sstream>
 
-#include "search/rng.h"
+#include "base/rng.h"
 #include "tests/pipelines/temp_dir.h"
 #include "tests/worker/helpers/scripted_context.h"
 
 using hypertune::test::ScriptedContext;
 using hypertune::test::TempDir;
-using hypertune::worker::Decision;
+using hypertune::Decision;
 using hypertune::worker::PipelineRunner;
-using hypertune::worker::TrialOutcome;
-using hypertune::worker::TrialSpec;
+using hypertune::Outcome;
+using hypertune::TrialSpec;
 using nlohmann::json;
 
 namespace {
 
 std::string blobs_csv(int rows) {
-  hypertune::search::Rng rng(42);
+  hypertune::Rng rng(42);
   std::ostringstream out;
   out << "a,b,target\n";
   for (int i = 0; i < rows; ++i) {
@@ -58,9 +58,9 @@ TEST_CASE("pipeline runner: reports every epoch, pauses, resumes and completes",
   spec.pause_at = 2;
   PipelineRunner runner;
   ScriptedContext first;
-  const TrialOutcome paused = runner.run(spec, first);
+  const Outcome paused = runner.run(spec, first);
   INFO(paused.error);
-  REQUIRE(paused.kind == TrialOutcome::Kind::kPaused);
+  REQUIRE(paused.kind == hypertune::OutcomeKind::kPaused);
   CHECK(first.steps() == std::vector<int64_t>{1, 2});
   CHECK(first.reports[0].second.contains("accuracy"));
   CHECK(first.reports[0].second.contains("train_loss"));
@@ -68,11 +68,11 @@ TEST_CASE("pipeline runner: reports every epoch, pauses, resumes and completes",
 
   spec.pause_at.reset();
   spec.start_step = paused.last_step;
-  spec.resume_checkpoint = paused.checkpoint;
+  spec.checkpoint = paused.checkpoint;
   ScriptedContext second;
-  const TrialOutcome done = runner.run(spec, second);
+  const Outcome done = runner.run(spec, second);
   INFO(done.error);
-  REQUIRE(done.kind == TrialOutcome::Kind::kComplete);
+  REQUIRE(done.kind == hypertune::OutcomeKind::kComplete);
   CHECK(second.steps() == std::vector<int64_t>{3, 4});  // max_steps caps the section's 10 epochs
   CHECK(done.last_step == 4);
   CHECK(done.metrics["accuracy"].get<double>() > 0.95);
@@ -86,28 +86,28 @@ TEST_CASE("pipeline runner: prune, pause verdicts, stop requests and failures", 
 
   ScriptedContext prune;
   prune.on(2, Decision::kPrune);
-  const TrialOutcome pruned = runner.run(spec, prune);
-  CHECK(pruned.kind == TrialOutcome::Kind::kPruned);
+  const Outcome pruned = runner.run(spec, prune);
+  CHECK(pruned.kind == hypertune::OutcomeKind::kPruned);
   CHECK(pruned.last_step == 2);
   CHECK(prune.steps() == std::vector<int64_t>{1, 2});
 
   ScriptedContext pause;
   pause.on(1, Decision::kPause);
-  const TrialOutcome paused = runner.run(spec, pause);
-  CHECK(paused.kind == TrialOutcome::Kind::kPaused);
+  const Outcome paused = runner.run(spec, pause);
+  CHECK(paused.kind == hypertune::OutcomeKind::kPaused);
   CHECK(paused.last_step == 1);
 
   ScriptedContext stop;
   stop.stop_after(1);
-  const TrialOutcome stopped = runner.run(spec, stop);
-  CHECK(stopped.kind == TrialOutcome::Kind::kFailed);
+  const Outcome stopped = runner.run(spec, stop);
+  CHECK(stopped.kind == hypertune::OutcomeKind::kFailed);
   CHECK_THAT(stopped.error, Catch::Contains("stopped"));
   CHECK(stop.steps() == std::vector<int64_t>{1});
 
   spec.params = {{"width", 8}};
   ScriptedContext missing;
-  const TrialOutcome failed = runner.run(spec, missing);
-  CHECK(failed.kind == TrialOutcome::Kind::kFailed);
+  const Outcome failed = runner.run(spec, missing);
+  CHECK(failed.kind == hypertune::OutcomeKind::kFailed);
   CHECK_THAT(failed.error, Catch::Contains("{lr}"));
   CHECK(missing.reports.empty());
 }

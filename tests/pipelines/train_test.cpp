@@ -14,7 +14,7 @@
 #include "pipelines/idx.h"
 #include "pipelines/predict.h"
 #include "pipelines/trainer.h"
-#include "search/rng.h"
+#include "base/rng.h"
 #include "tests/pipelines/temp_dir.h"
 
 using hypertune::test::TempDir;
@@ -26,7 +26,7 @@ namespace {
 // Two numeric features and a categorical; the class is the side of a line (separable with margin),
 // or for regression a linear function with small noise. `noise_col` adds a useless column.
 std::string make_csv(int rows, uint64_t seed, bool regression, bool with_id = true) {
-  hypertune::search::Rng rng(seed);
+  hypertune::Rng rng(seed);
   std::ostringstream out;
   out << (with_id ? "id," : "") << "x1,x2,color,target\n";
   const char* colors[] = {"red", "green", "blue"};
@@ -55,14 +55,14 @@ json mlp_section(const std::string& train, const std::string& id_col = "id") {
 }
 
 struct Run {
-  pl::TrainResult result;
+  hypertune::Outcome result;
   std::vector<std::pair<int64_t, json>> reports;
 };
 
 // Trains with a hook that records every report and answers with `verdict(epoch)`.
 Run train(
-    const pl::TrainRequest& req, const std::function<pl::EpochVerdict(int64_t)>& verdict =
-                                     [](int64_t) { return pl::EpochVerdict{}; }) {
+    const hypertune::TrialSpec& req, const std::function<hypertune::Verdict(int64_t)>& verdict =
+                                     [](int64_t) { return hypertune::Verdict{}; }) {
   Run run;
   run.result = pl::train(req, [&](int64_t epoch, const json& m) {
     run.reports.emplace_back(epoch, m);
@@ -77,7 +77,7 @@ json without_time(json m) {
   return m;
 }
 
-std::string result_text(const pl::TrainResult& r) {
+std::string result_text(const hypertune::Outcome& r) {
   return "kind " + std::to_string(static_cast<int>(r.kind)) + " error '" + r.error + "' metrics " +
          r.metrics.dump();
 }
@@ -95,7 +95,7 @@ void write_floats(const std::string& path, const std::vector<float>& v) {
 // 8x8 images: class 0 bright on the left, 1 on the right, 2 at the top; plus noise.
 // Writes img.gz and lab.gz into `dir` and returns the pixels.
 pl::IdxArray write_images(const TempDir& dir, int n) {
-  hypertune::search::Rng rng(10);
+  hypertune::Rng rng(10);
   pl::IdxArray images, labels;
   images.dims = {n, 8, 8};
   labels.dims = {n};
@@ -152,14 +152,14 @@ TEST_CASE("train: an MLP learns a separable classification and a linear regressi
           "[pipelines]") {
   TempDir dir;
   SECTION("classification") {
-    pl::TrainRequest req;
-    req.pipeline = mlp_section(dir.write("c.csv", make_csv(600, 1, false)));
+    hypertune::TrialSpec req;
+    req.trial["pipeline"] = mlp_section(dir.write("c.csv", make_csv(600, 1, false)));
     req.params = {{"lr", 0.01}};
     req.metric = "accuracy";
     req.seed = 3;
     const Run run = train(req);
     INFO(result_text(run.result));
-    REQUIRE(run.result.kind == pl::TrainResult::Kind::kComplete);
+    REQUIRE(run.result.kind == hypertune::OutcomeKind::kComplete);
     REQUIRE(run.reports.size() == 12);
     for (size_t i = 0; i < run.reports.size(); ++i)
       CHECK(run.reports[i].first == static_cast<int64_t>(i + 1));
@@ -171,13 +171,13 @@ TEST_CASE("train: an MLP learns a separable classification and a linear regressi
           0.5 * run.reports.front().second["val_loss"].get<double>());
   }
   SECTION("regression") {
-    pl::TrainRequest req;
-    req.pipeline = mlp_section(dir.write("r.csv", make_csv(600, 2, true)));
-    req.pipeline["optimizer"]["lr"] = 0.01;
+    hypertune::TrialSpec req;
+    req.trial["pipeline"] = mlp_section(dir.write("r.csv", make_csv(600, 2, true)));
+    req.trial["pipeline"]["optimizer"]["lr"] = 0.01;
     req.metric = "rmse";
     const Run run = train(req);
     INFO(result_text(run.result));
-    REQUIRE(run.result.kind == pl::TrainResult::Kind::kComplete);
+    REQUIRE(run.result.kind == hypertune::OutcomeKind::kComplete);
     // The target's standard deviation is about 1.3; predicting the mean scores r2 = 0.
     CHECK(run.result.metrics["r2"].get<double>() > 0.95);
     CHECK(run.result.metrics["rmse"].get<double>() < 0.3);
@@ -187,20 +187,20 @@ TEST_CASE("train: an MLP learns a separable classification and a linear regressi
 TEST_CASE("train: the same seed gives the same metrics, also for trials in concurrent threads",
           "[pipelines]") {
   TempDir dir;
-  pl::TrainRequest req;
-  req.pipeline = mlp_section(dir.write("c.csv", make_csv(300, 4, false)));
-  req.pipeline["model"]["dropout"] = 0.3;
-  req.pipeline["epochs"] = 3;
+  hypertune::TrialSpec req;
+  req.trial["pipeline"] = mlp_section(dir.write("c.csv", make_csv(300, 4, false)));
+  req.trial["pipeline"]["model"]["dropout"] = 0.3;
+  req.trial["pipeline"]["epochs"] = 3;
   req.params = {{"lr", 0.01}};
   req.metric = "val_loss";
   req.seed = 11;
   const Run a = train(req);
   const Run b = train(req);
-  REQUIRE(a.result.kind == pl::TrainResult::Kind::kComplete);
+  REQUIRE(a.result.kind == hypertune::OutcomeKind::kComplete);
   for (size_t i = 0; i < a.reports.size(); ++i)
     CHECK(without_time(a.reports[i].second) == without_time(b.reports[i].second));
 
-  pl::TrainRequest other = req;
+  hypertune::TrialSpec other = req;
   other.seed = 12;
   CHECK(train(other).result.metrics["val_loss"] != a.result.metrics["val_loss"]);
 
@@ -239,41 +239,41 @@ TEST_CASE("train: pausing and resuming gives bit-identical weights to uninterrup
   section["schedule"] = schedule;
   INFO("optimizer " << optimizer.dump() << " schedule " << schedule.dump());
 
-  pl::TrainRequest base;
-  base.pipeline = section;
+  hypertune::TrialSpec base;
+  base.trial["pipeline"] = section;
   base.metric = "accuracy";
   base.seed = 21;
 
-  pl::TrainRequest whole = base;
+  hypertune::TrialSpec whole = base;
   whole.checkpoint_dir = dir.file("whole");
   const Run full = train(whole);
-  REQUIRE(full.result.kind == pl::TrainResult::Kind::kComplete);
+  REQUIRE(full.result.kind == hypertune::OutcomeKind::kComplete);
 
-  pl::TrainRequest first = base;
+  hypertune::TrialSpec first = base;
   first.checkpoint_dir = dir.file("split");
   first.pause_at = 2;
   const Run part1 = train(first);
   INFO(result_text(part1.result));
-  REQUIRE(part1.result.kind == pl::TrainResult::Kind::kPaused);
-  REQUIRE(part1.result.last_epoch == 2);
+  REQUIRE(part1.result.kind == hypertune::OutcomeKind::kPaused);
+  REQUIRE(part1.result.last_step == 2);
   REQUIRE(part1.result.checkpoint.has_value());
 
-  pl::TrainRequest second = base;
+  hypertune::TrialSpec second = base;
   second.checkpoint_dir = dir.file("split");
-  second.resume_checkpoint = part1.result.checkpoint;
-  second.start_epoch = 2;
+  second.checkpoint = part1.result.checkpoint;
+  second.start_step = 2;
   // The hook's kPause works like pause_at.
   const Run part2 = train(second, [](int64_t e) {
-    return pl::EpochVerdict{e == 3 ? pl::EpochAction::kPause : pl::EpochAction::kContinue,
+    return hypertune::Verdict{e == 3 ? hypertune::Decision::kPause : hypertune::Decision::kContinue,
                             std::nullopt};
   });
-  REQUIRE(part2.result.kind == pl::TrainResult::Kind::kPaused);
-  pl::TrainRequest third = second;
-  third.resume_checkpoint = part2.result.checkpoint;
-  third.start_epoch = 3;
+  REQUIRE(part2.result.kind == hypertune::OutcomeKind::kPaused);
+  hypertune::TrialSpec third = second;
+  third.checkpoint = part2.result.checkpoint;
+  third.start_step = 3;
   const Run part3 = train(third);
   INFO(result_text(part3.result));
-  REQUIRE(part3.result.kind == pl::TrainResult::Kind::kComplete);
+  REQUIRE(part3.result.kind == hypertune::OutcomeKind::kComplete);
 
   // Reports continue where the pause left off, with the same values as uninterrupted training.
   REQUIRE(part2.reports.size() == 1);
@@ -300,33 +300,33 @@ TEST_CASE("train: pausing and resuming gives bit-identical weights to uninterrup
 TEST_CASE("train: a start epoch beyond the checkpoint replays the missing epochs silently",
           "[pipelines]") {
   TempDir dir;
-  pl::TrainRequest base;
-  base.pipeline = mlp_section(dir.write("c.csv", make_csv(150, 15, false)));
-  base.pipeline["model"]["dropout"] = 0.2;
-  base.pipeline["epochs"] = 5;
+  hypertune::TrialSpec base;
+  base.trial["pipeline"] = mlp_section(dir.write("c.csv", make_csv(150, 15, false)));
+  base.trial["pipeline"]["model"]["dropout"] = 0.2;
+  base.trial["pipeline"]["epochs"] = 5;
   base.params = {{"lr", 0.01}};
   base.metric = "accuracy";
   base.seed = 4;
-  pl::TrainRequest whole = base;
+  hypertune::TrialSpec whole = base;
   whole.checkpoint_dir = dir.file("whole");
   const Run full = train(whole);
-  REQUIRE(full.result.kind == pl::TrainResult::Kind::kComplete);
+  REQUIRE(full.result.kind == hypertune::OutcomeKind::kComplete);
 
-  pl::TrainRequest first = base;
+  hypertune::TrialSpec first = base;
   first.checkpoint_dir = dir.file("old");
   first.pause_at = 2;
   const Run paused = train(first);
-  REQUIRE(paused.result.kind == pl::TrainResult::Kind::kPaused);
+  REQUIRE(paused.result.kind == hypertune::OutcomeKind::kPaused);
 
   // The scheduler resumes at 3 with the checkpoint of epoch 2; and another time with none.
   for (const bool with_checkpoint : {true, false}) {
     INFO("with checkpoint: " << with_checkpoint);
-    pl::TrainRequest again = base;
+    hypertune::TrialSpec again = base;
     again.checkpoint_dir = dir.file(with_checkpoint ? "old" : "none");
-    if (with_checkpoint) again.resume_checkpoint = paused.result.checkpoint;
-    again.start_epoch = 3;
+    if (with_checkpoint) again.checkpoint = paused.result.checkpoint;
+    again.start_step = 3;
     const Run rest = train(again);
-    REQUIRE(rest.result.kind == pl::TrainResult::Kind::kComplete);
+    REQUIRE(rest.result.kind == hypertune::OutcomeKind::kComplete);
     REQUIRE(rest.reports.size() == 2);
     CHECK(rest.reports[0].first == 4);
     CHECK(without_time(rest.reports[1].second) == without_time(full.reports[4].second));
@@ -340,26 +340,26 @@ TEST_CASE("train: a start epoch beyond the checkpoint replays the missing epochs
 TEST_CASE("train: failures become kFailed with a reason; pruning stops at once", "[pipelines]") {
   TempDir dir;
   const std::string csv = dir.write("r.csv", make_csv(200, 6, true));
-  pl::TrainRequest req;
-  req.pipeline = mlp_section(csv);
+  hypertune::TrialSpec req;
+  req.trial["pipeline"] = mlp_section(csv);
   req.metric = "rmse";
 
   SECTION("a diverging loss") {
-    req.pipeline["optimizer"] = {{"type", "sgd"}, {"lr", 10.0}, {"momentum", 0.9}};
-    req.pipeline["batch_size"] = 8;
+    req.trial["pipeline"]["optimizer"] = {{"type", "sgd"}, {"lr", 10.0}, {"momentum", 0.9}};
+    req.trial["pipeline"]["batch_size"] = 8;
     const Run run = train(req);
-    CHECK(run.result.kind == pl::TrainResult::Kind::kFailed);
+    CHECK(run.result.kind == hypertune::OutcomeKind::kFailed);
     CHECK_THAT(run.result.error,
                Catch::Contains("training diverged") && Catch::Contains("at epoch"));
   }
   SECTION("pruned at epoch 2") {
     req.params = {{"lr", 0.01}};
     const Run run = train(req, [](int64_t e) {
-      return pl::EpochVerdict{e == 2 ? pl::EpochAction::kPrune : pl::EpochAction::kContinue,
+      return hypertune::Verdict{e == 2 ? hypertune::Decision::kPrune : hypertune::Decision::kContinue,
                               std::nullopt};
     });
-    CHECK(run.result.kind == pl::TrainResult::Kind::kPruned);
-    CHECK(run.result.last_epoch == 2);
+    CHECK(run.result.kind == hypertune::OutcomeKind::kPruned);
+    CHECK(run.result.last_step == 2);
     CHECK(run.reports.size() == 2);
   }
   SECTION("next_pause moves the pause point") {
@@ -367,22 +367,22 @@ TEST_CASE("train: failures become kFailed with a reason; pruning stops at once",
     req.pause_at = 2;
     req.checkpoint_dir = dir.file("ck");
     const Run run = train(req, [](int64_t e) {
-      return pl::EpochVerdict{pl::EpochAction::kContinue,
+      return hypertune::Verdict{hypertune::Decision::kContinue,
                               e == 2 ? std::optional<int64_t>(4) : std::nullopt};
     });
-    CHECK(run.result.kind == pl::TrainResult::Kind::kPaused);
-    CHECK(run.result.last_epoch == 4);
+    CHECK(run.result.kind == hypertune::OutcomeKind::kPaused);
+    CHECK(run.result.last_step == 4);
   }
-  SECTION("max_epochs overrides epochs") {
+  SECTION("max_steps overrides epochs") {
     req.params = {{"lr", 0.01}};
-    req.max_epochs = 3;
+    req.max_steps = 3;
     const Run run = train(req);
-    CHECK(run.result.kind == pl::TrainResult::Kind::kComplete);
+    CHECK(run.result.kind == hypertune::OutcomeKind::kComplete);
     CHECK(run.reports.size() == 3);
   }
   SECTION("a missing parameter") {
     const Run run = train(req);
-    CHECK(run.result.kind == pl::TrainResult::Kind::kFailed);
+    CHECK(run.result.kind == hypertune::OutcomeKind::kFailed);
     CHECK_THAT(run.result.error,
                Catch::Contains("trial.pipeline.optimizer.lr") && Catch::Contains("{lr}"));
   }
@@ -390,15 +390,15 @@ TEST_CASE("train: failures become kFailed with a reason; pruning stops at once",
     req.params = {{"lr", 0.01}};
     req.metric = "accuracy";
     const Run run = train(req);
-    CHECK(run.result.kind == pl::TrainResult::Kind::kFailed);
+    CHECK(run.result.kind == hypertune::OutcomeKind::kFailed);
     CHECK_THAT(run.result.error, Catch::Contains("'accuracy'") && Catch::Contains("rmse"));
   }
   SECTION("bad data names file, line and column") {
     req.params = {{"lr", 0.01}};
-    req.pipeline["data"]["validation"] =
+    req.trial["pipeline"]["data"]["validation"] =
         dir.write("v.csv", "id,x1,x2,color,target\nv1,0.5,oops,red,1\n");
     const Run run = train(req);
-    CHECK(run.result.kind == pl::TrainResult::Kind::kFailed);
+    CHECK(run.result.kind == hypertune::OutcomeKind::kFailed);
     CHECK_THAT(run.result.error,
                Catch::Contains("v.csv line 2 column 'x2'") && Catch::Contains("'oops'"));
   }
@@ -410,26 +410,26 @@ TEST_CASE("train: failures become kFailed with a reason; pruning stops at once",
         req,
         [&](int64_t, const json&) {
           ++reports;
-          return pl::EpochVerdict{};
+          return hypertune::Verdict{};
         },
         [&] { return reports >= 2; });
-    CHECK(result.kind == pl::TrainResult::Kind::kPaused);
-    CHECK(result.last_epoch == 2);
+    CHECK(result.kind == hypertune::OutcomeKind::kPaused);
+    CHECK(result.last_step == 2);
   }
 }
 
 TEST_CASE("train: a second trial on the same data does not parse it again", "[pipelines]") {
   TempDir dir;
-  pl::TrainRequest req;
-  req.pipeline = mlp_section(dir.write("c.csv", make_csv(120, 77, false)));
-  req.pipeline["epochs"] = 1;
+  hypertune::TrialSpec req;
+  req.trial["pipeline"] = mlp_section(dir.write("c.csv", make_csv(120, 77, false)));
+  req.trial["pipeline"]["epochs"] = 1;
   req.params = {{"lr", 0.01}};
   req.metric = "accuracy";
   const auto before = pl::dataset_cache_stats();
-  REQUIRE(train(req).result.kind == pl::TrainResult::Kind::kComplete);
+  REQUIRE(train(req).result.kind == hypertune::OutcomeKind::kComplete);
   req.seed = 99;
   req.params = {{"lr", 0.02}};
-  REQUIRE(train(req).result.kind == pl::TrainResult::Kind::kComplete);
+  REQUIRE(train(req).result.kind == hypertune::OutcomeKind::kComplete);
   const auto after = pl::dataset_cache_stats();
   CHECK(after.loads - before.loads == 1);
   CHECK(after.hits - before.hits == 1);
@@ -438,14 +438,14 @@ TEST_CASE("train: a second trial on the same data does not parse it again", "[pi
 TEST_CASE("export: predict round trip with ids, labels, probabilities and unseen categories",
           "[pipelines]") {
   TempDir dir;
-  pl::TrainRequest req;
-  req.pipeline = mlp_section(dir.write("c.csv", make_csv(600, 8, false)));
+  hypertune::TrialSpec req;
+  req.trial["pipeline"] = mlp_section(dir.write("c.csv", make_csv(600, 8, false)));
   req.params = {{"lr", 0.01}};
   req.metric = "accuracy";
   req.checkpoint_dir = dir.file("trial");
   const Run run = train(req);
-  REQUIRE(run.result.kind == pl::TrainResult::Kind::kComplete);
-  REQUIRE(run.result.model_dir == dir.file("trial/model"));
+  REQUIRE(run.result.kind == hypertune::OutcomeKind::kComplete);
+  REQUIRE(pl::model_dir(req) == dir.file("trial/model"));
 
   const json model = json::parse(std::ifstream(dir.file("trial/model/model.json")));
   CHECK(model["target"]["classes"] == json({"neg", "pos"}));
@@ -483,14 +483,14 @@ TEST_CASE("train: a CNN on IDX images learns and predicts from an IDX file", "[p
   TempDir dir;
   const int n = 240;
   (void)write_images(dir, n);
-  pl::TrainRequest req;
-  req.pipeline = cnn_section();
-  req.base_dir = dir.path().string();
+  hypertune::TrialSpec req;
+  req.trial["pipeline"] = cnn_section();
+  req.work_dir = dir.path().string();
   req.metric = "accuracy";
   req.checkpoint_dir = dir.file("cnn");
   const Run run = train(req);
   INFO(result_text(run.result));
-  REQUIRE(run.result.kind == pl::TrainResult::Kind::kComplete);
+  REQUIRE(run.result.kind == hypertune::OutcomeKind::kComplete);
   CHECK(run.result.metrics["accuracy"].get<double>() > 0.9);
   CHECK(run.result.metrics["test_accuracy"].get<double>() > 0.9);
 
@@ -513,36 +513,36 @@ TEST_CASE("export: Python torch.load reads the weights into the matching nn.Sequ
   }
   TempDir dir;
   // An MLP with batch norm on tabular data (one-hot, missing indicator) ...
-  pl::TrainRequest mlp;
-  mlp.pipeline = mlp_section(dir.write("c.csv", make_csv(300, 12, false)));
-  mlp.pipeline["model"]["batch_norm"] = true;
-  mlp.pipeline["model"]["activation"] = "gelu";
-  mlp.pipeline["epochs"] = 3;
+  hypertune::TrialSpec mlp;
+  mlp.trial["pipeline"] = mlp_section(dir.write("c.csv", make_csv(300, 12, false)));
+  mlp.trial["pipeline"]["model"]["batch_norm"] = true;
+  mlp.trial["pipeline"]["model"]["activation"] = "gelu";
+  mlp.trial["pipeline"]["epochs"] = 3;
   mlp.params = {{"lr", 0.01}};
   mlp.metric = "accuracy";
   mlp.checkpoint_dir = dir.file("mlp");
-  REQUIRE(train(mlp).result.kind == pl::TrainResult::Kind::kComplete);
+  REQUIRE(train(mlp).result.kind == hypertune::OutcomeKind::kComplete);
   const pl::CsvTable rows = pl::parse_csv(make_csv(50, 13, false), "rows.csv");
 
   // ... a regression MLP (outputs mapped back to the target's units) ...
-  pl::TrainRequest reg = mlp;
-  reg.pipeline["data"]["train"] = dir.write("r.csv", make_csv(300, 14, true));
-  reg.pipeline["model"]["activation"] = "silu";
+  hypertune::TrialSpec reg = mlp;
+  reg.trial["pipeline"]["data"]["train"] = dir.write("r.csv", make_csv(300, 14, true));
+  reg.trial["pipeline"]["model"]["activation"] = "silu";
   reg.metric = "rmse";
   reg.checkpoint_dir = dir.file("reg");
-  REQUIRE(train(reg).result.kind == pl::TrainResult::Kind::kComplete);
+  REQUIRE(train(reg).result.kind == hypertune::OutcomeKind::kComplete);
   const pl::CsvTable reg_rows = pl::parse_csv(make_csv(50, 15, true), "reg.csv");
 
   // ... and a CNN with batch norm, fed through a pixel CSV.
   const pl::IdxArray images = write_images(dir, 90);
-  pl::TrainRequest cnn;
-  cnn.pipeline = cnn_section();
-  cnn.pipeline["epochs"] = 2;
-  cnn.pipeline["model"]["pool"] = "avg";
-  cnn.base_dir = dir.path().string();
+  hypertune::TrialSpec cnn;
+  cnn.trial["pipeline"] = cnn_section();
+  cnn.trial["pipeline"]["epochs"] = 2;
+  cnn.trial["pipeline"]["model"]["pool"] = "avg";
+  cnn.work_dir = dir.path().string();
   cnn.metric = "accuracy";
   cnn.checkpoint_dir = dir.file("cnn");
-  REQUIRE(train(cnn).result.kind == pl::TrainResult::Kind::kComplete);
+  REQUIRE(train(cnn).result.kind == hypertune::OutcomeKind::kComplete);
   std::ostringstream csv;
   for (int c = 0; c < 64; ++c) csv << (c ? "," : "") << "p" << c;
   csv << "\n";

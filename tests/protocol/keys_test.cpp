@@ -6,7 +6,7 @@
 
 #include <fstream>
 
-#include "search/error.h"
+#include "base/error.h"
 #include "support/temp_dir.h"
 
 using namespace hypertune;

@@ -10,7 +10,7 @@
 #include <msgpack.hpp>
 #include <string>
 
-#include "search/rng.h"
+#include "base/rng.h"
 
 using namespace hypertune::protocol;
 using nlohmann::json;
@@ -73,46 +73,43 @@ TEST_CASE("every message survives an encode/decode round trip", "[protocol]") {
   CHECK(round_trip(Refuse{"protocol version 2 is not spoken here"}) == Refuse{"protocol version 2 is not spoken here"});
 
   Assign a;
-  a.number = 123456789012LL;
-  a.seed = 0xFEDCBA9876543210ULL;
-  a.params = json{{"x1", -2.5}, {"x2", 14.75}, {"act", "gelu"}, {"width", 128}};
-  a.max_steps = 81;
-  a.pause_at = 9;
-  a.start_step = 3;
-  a.checkpoint = "/ckpt/trial-7/step-3.pt";
-  a.checkpoint_dir = "/ckpt/trial-7";
-  a.bracket = 2;
-  a.rung = 1;
-  a.attempt = 2;
-  a.trial = json{{"kind", "pipeline"}, {"pipeline", nested_payload()}};
-  a.metric = "val_loss";
-  a.work_dir = "/sweeps/mnist";
-  a.threads = 4;
+  a.spec.number = 123456789012LL;
+  a.spec.seed = 0xFEDCBA9876543210ULL;
+  a.spec.params = json{{"x1", -2.5}, {"x2", 14.75}, {"act", "gelu"}, {"width", 128}};
+  a.spec.max_steps = 81;
+  a.spec.pause_at = 9;
+  a.spec.start_step = 3;
+  a.spec.checkpoint = "/ckpt/trial-7/step-3.pt";
+  a.spec.checkpoint_dir = "/ckpt/trial-7";
+  a.spec.bracket = 2;
+  a.spec.rung = 1;
+  a.spec.attempt = 2;
+  a.spec.trial = json{{"kind", "pipeline"}, {"pipeline", nested_payload()}};
+  a.spec.metric = "val_loss";
+  a.spec.work_dir = "/sweeps/mnist";
+  a.spec.threads = 4;
   CHECK(round_trip(a) == a);
 
   Assign minimal;  // every optional absent
   CHECK(round_trip(minimal) == minimal);
 
-  Report r{7, 3, nested_payload()};
+  Report r{{7, 3, nested_payload()}};
   CHECK(round_trip(r) == r);
 
-  Decision d{7, 3, Verdict::kPause, 9};
+  Answer d{7, 3, {hypertune::Decision::kPause, 9}};
   CHECK(round_trip(d) == d);
-  Decision d2{7, 4, Verdict::kPrune, std::nullopt};
+  Answer d2{7, 4, {hypertune::Decision::kPrune, std::nullopt}};
   CHECK(round_trip(d2) == d2);
 
   Result res;
   res.number = 7;
-  res.outcome = OutcomeKind::kPaused;
-  res.metrics = json{{"val_loss", 0.25}};
-  res.error = "";
-  res.checkpoint = "/ckpt/trial-7/step-9.pt";
-  res.last_step = 9;
+  res.outcome.kind = hypertune::OutcomeKind::kPaused;
+  res.outcome.metrics = json{{"val_loss", 0.25}};
+  res.outcome.error = "";
+  res.outcome.checkpoint = "/ckpt/trial-7/step-9.pt";
+  res.outcome.last_step = 9;
   CHECK(round_trip(res) == res);
-  Result failed;
-  failed.number = 8;
-  failed.outcome = OutcomeKind::kFailed;
-  failed.error = "exit status 3: out of memory";
+  Result failed{8, hypertune::Outcome::failed("exit status 3: out of memory")};
   CHECK(round_trip(failed) == failed);
 
   CHECK(round_trip(ResultAck{7, false}) == ResultAck{7, false});
@@ -122,7 +119,7 @@ TEST_CASE("every message survives an encode/decode round trip", "[protocol]") {
 }
 
 TEST_CASE("nested JSON keeps its types across the wire", "[protocol]") {
-  const Report r = round_trip(Report{1, 1, nested_payload()});
+  const hypertune::StepReport r = round_trip(Report{{1, 1, nested_payload()}}).report;
   CHECK(r.metrics["lr"].is_number_float());
   CHECK(r.metrics["lr"].get<double>() == 0.0031622776601683794);
   CHECK(r.metrics["layers"].is_number_integer());
@@ -135,9 +132,9 @@ TEST_CASE("nested JSON keeps its types across the wire", "[protocol]") {
 
 TEST_CASE("every truncation of every message is rejected as malformed", "[protocol]") {
   Assign a;
-  a.params = json{{"x1", 1.5}};
-  a.trial = json{{"kind", "function"}, {"function", "branin"}};
-  const std::array<std::string, 3> frames = {hello_frame(), encode(a), encode(Report{1, 2, nested_payload()})};
+  a.spec.params = json{{"x1", 1.5}};
+  a.spec.trial = json{{"kind", "function"}, {"function", "branin"}};
+  const std::array<std::string, 3> frames = {hello_frame(), encode(a), encode(Report{{1, 2, nested_payload()}})};
   for (const auto& frame : frames) {
     for (size_t n = 0; n < frame.size(); ++n) {
       const Decoded d = decode(std::string_view(frame).substr(0, n));
@@ -153,7 +150,7 @@ TEST_CASE("every truncation of every message is rejected as malformed", "[protoc
 }
 
 TEST_CASE("random garbage never decodes and never throws", "[protocol]") {
-  hypertune::search::Rng rng(20240611);
+  hypertune::Rng rng(20240611);
   int rejected = 0;
   for (int i = 0; i < 20000; ++i) {
     std::string junk(1 + rng.below(64), '\0');
@@ -203,7 +200,7 @@ TEST_CASE("containers claiming more than the frame holds are refused before allo
 }
 
 TEST_CASE("oversized frames are dropped unread", "[protocol]") {
-  Report r{1, 1, json{{"blob", std::string(2000, 'x')}}};
+  Report r{{1, 1, json{{"blob", std::string(2000, 'x')}}}};
   const std::string frame = encode(r);
   REQUIRE(decode(frame, 4096).ok());
   const Decoded d = decode(frame, 1024);
@@ -315,4 +312,83 @@ TEST_CASE("HELLO's prefetch is optional, defaults to 0 and is range-checked", "[
   const Decoded negative = decode(frame_with(-1));
   REQUIRE_FALSE(negative.ok());
   CHECK(negative.error->detail.find("prefetch") != std::string::npos);
+}
+
+namespace {
+
+std::string from_hex(std::string_view hex) {
+  std::string out;
+  for (size_t i = 0; i + 1 < hex.size(); i += 2) out += static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16));
+  return out;
+}
+
+}  // namespace
+
+// Frames written by release 0.1.0 before the trial vocabulary moved to base/: the bytes on the
+// wire did not change, so workers and schedulers of both builds still talk.
+TEST_CASE("ASSIGN, REPORT, DECISION and RESULT frames are byte-identical to release 0.1.0's", "[protocol]") {
+  hypertune::TrialSpec spec;
+  spec.number = 42;
+  spec.seed = 0xFEDCBA9876543210ULL;
+  spec.params = {{"lr", 0.5}, {"act", "relu"}};
+  spec.max_steps = 27;
+  spec.pause_at = 9;
+  spec.start_step = 3;
+  spec.checkpoint = "/c/trial-42/checkpoint.pt";
+  spec.checkpoint_dir = "/c/trial-42";
+  spec.bracket = 1;
+  spec.rung = 2;
+  spec.attempt = 1;
+  spec.trial = {{"function", "branin"}};
+  spec.metric = "loss";
+  spec.work_dir = "/w";
+  spec.threads = 2;
+  spec.gpu = 1;  // worker-local: never on the wire
+  hypertune::Outcome paused = hypertune::Outcome::paused("/c/trial-42/checkpoint.pt", 9);
+  paused.metrics = {{"loss", 1.0}};
+  const std::vector<std::pair<Message, std::string_view>> golden = {
+      {Assign{spec},
+       "94a9687970657274756e6501048fa66e756d6265722aa473656564cffedcba9876543210a6706172616d7382a3616374a472656c75a26c72"
+       "cb3fe0000000000000a96d61785f73746570731ba870617573655f617409aa73746172745f7374657003aa636865636b706f696e74b92f63"
+       "2f747269616c2d34322f636865636b706f696e742e7074ae636865636b706f696e745f646972ab2f632f747269616c2d3432a7627261636b"
+       "657401a472756e6702a7617474656d707401a5747269616c81a866756e6374696f6ea66272616e696ea66d6574726963a46c6f7373a8776f"
+       "726b5f646972a22f77a77468726561647302"},
+      {Assign{},
+       "94a9687970657274756e6501048fa66e756d62657200a47365656400a6706172616d7380a96d61785f7374657073c0a870617573655f6174"
+       "c0aa73746172745f7374657000aa636865636b706f696e74c0ae636865636b706f696e745f646972a0a7627261636b657400a472756e6700"
+       "a7617474656d707400a5747269616c80a66d6574726963a576616c7565a8776f726b5f646972a0a77468726561647301"},
+      {Report{{42, 3, {{"loss", 1.25}, {"step", 3}}}},
+       "94a9687970657274756e65010583a66e756d6265722aa47374657003a76d65747269637382a46c6f7373cb3ff4000000000000a47374657003"},
+      {Answer{42, 3, {hypertune::Decision::kContinue, 9}},
+       "94a9687970657274756e65010684a66e756d6265722aa47374657003a77665726469637400aa6e6578745f706175736509"},
+      {Answer{42, 4, {hypertune::Decision::kPrune, std::nullopt}},
+       "94a9687970657274756e65010684a66e756d6265722aa47374657004a77665726469637401aa6e6578745f7061757365c0"},
+      {Result{42, paused},
+       "94a9687970657274756e65010786a66e756d6265722aa76f7574636f6d6502a76d65747269637381a46c6f737301a56572726f72a0aa6368"
+       "65636b706f696e74b92f632f747269616c2d34322f636865636b706f696e742e7074a96c6173745f7374657009"},
+      {Result{43, hypertune::Outcome::failed("boom", 2)},
+       "94a9687970657274756e65010786a66e756d6265722ba76f7574636f6d6503a76d65747269637380a56572726f72a4626f6f6daa636865636b"
+       "706f696e74c0a96c6173745f7374657002"},
+  };
+  for (const auto& [message, hex] : golden) {
+    INFO(to_string(command_of(message)));
+    const std::string frame = from_hex(hex);
+    CHECK(encode(message) == frame);
+    const Decoded d = decode(frame);
+    REQUIRE(d.ok());
+    if (const auto* a = std::get_if<Assign>(&*d.message)) {
+      CHECK_FALSE(a->spec.gpu.has_value());
+      Assign expected = std::get<Assign>(message);
+      expected.spec.gpu.reset();
+      CHECK(*a == expected);
+    } else if (const auto* r = std::get_if<Result>(&*d.message)) {
+      // Old encoders packed integral doubles as integers: the value survives, the JSON type may not.
+      CHECK(r->number == std::get<Result>(message).number);
+      CHECK(r->outcome.kind == std::get<Result>(message).outcome.kind);
+      CHECK(r->outcome.last_step == std::get<Result>(message).outcome.last_step);
+      CHECK(encode(*d.message) == frame);
+    } else {
+      CHECK(*d.message == message);
+    }
+  }
 }

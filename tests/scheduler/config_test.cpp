@@ -13,7 +13,7 @@
 
 #include "scheduler/config.h"
 #include "scheduler/sha256.h"
-#include "search/rng.h"
+#include "base/rng.h"
 #include "support/temp_dir.h"
 
 using hypertune::ConfigError;
@@ -319,7 +319,7 @@ trial: {command: [echo, "{x1}", "{x2}"]}
   auto sampler = hypertune::scheduler::make_sampler(grid);
   std::set<std::pair<double, double>> seen;
   for (int64_t n = 0; n < 6; ++n) {
-    const search::Params p = sampler->sample({n, search::derive_seed(0, n), {}, std::nullopt});
+    const search::Params p = sampler->sample({n, hypertune::derive_seed(0, n), {}, std::nullopt});
     REQUIRE(grid.space.is_valid(p));
     seen.insert({*p[0], *p[1]});
     search::FrozenTrial t;

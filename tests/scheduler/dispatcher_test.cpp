@@ -13,7 +13,7 @@
 #include "protocol/keys.h"
 #include "protocol/protocol.h"
 #include "search/functions.h"
-#include "search/rng.h"
+#include "base/rng.h"
 #include "search/sampler.h"
 #include "support/temp_dir.h"
 
@@ -178,12 +178,7 @@ class RawWorker {
   }
 
   void complete(int64_t number, double value) {
-    proto::Result r;
-    r.number = number;
-    r.outcome = proto::OutcomeKind::kComplete;
-    r.metrics = {{"value", value}};
-    r.last_step = 1;
-    send(r);
+    send(proto::Result{number, hypertune::Outcome::complete({{"value", value}}, 1)});
   }
 
   bool heartbeat = true;
@@ -230,8 +225,8 @@ TEST_CASE("a worker gets one trial per free slot and its results are stored", "[
   CHECK(welcome.heartbeat_ms == 50);
   CHECK(welcome.lease_ms == 600);
 
-  auto a0 = w.expect<proto::Assign>();
-  auto a1 = w.expect<proto::Assign>();
+  auto a0 = w.expect<proto::Assign>().spec;
+  auto a1 = w.expect<proto::Assign>().spec;
   CHECK(a0.number == 0);
   CHECK(a1.number == 1);
   CHECK(a0.trial == nlohmann::json{{"kind", "function"}, {"function", "branin"}});
@@ -246,9 +241,9 @@ TEST_CASE("a worker gets one trial per free slot and its results are stored", "[
 
   // Results in any order; each is acknowledged and frees a slot.
   int64_t done = 0;
-  std::vector<proto::Assign> pending = {a0, a1};
+  std::vector<hypertune::TrialSpec> pending = {a0, a1};
   while (!pending.empty()) {
-    const proto::Assign a = pending.back();
+    const hypertune::TrialSpec a = pending.back();
     pending.pop_back();
     w.complete(a.number, branin_of(a.params));
     auto m = w.next();
@@ -259,7 +254,7 @@ TEST_CASE("a worker gets one trial per free slot and its results are stored", "[
     CHECK(std::get<proto::ResultAck>(*m).number == a.number);
     CHECK(std::get<proto::ResultAck>(*m).accepted);
     ++done;
-    if (done + static_cast<int64_t>(pending.size()) < 5) pending.push_back(w.expect<proto::Assign>());
+    if (done + static_cast<int64_t>(pending.size()) < 5) pending.push_back(w.expect<proto::Assign>().spec);
   }
   CHECK(done == 5);
   // The sweep is over: the worker is told to go.
@@ -283,17 +278,17 @@ TEST_CASE("a worker with prefetch holds that many trials beyond its slots", "[di
   RawWorker w(sweep.endpoint(), "queued");
   (void)w.hello(1, {}, 2);
   // One slot plus two queued: three trials at once, then one more per result.
-  std::vector<proto::Assign> held = {w.expect<proto::Assign>(), w.expect<proto::Assign>(),
-                                     w.expect<proto::Assign>()};
+  std::vector<hypertune::TrialSpec> held = {w.expect<proto::Assign>().spec, w.expect<proto::Assign>().spec,
+                                     w.expect<proto::Assign>().spec};
   CHECK_FALSE(w.next(300ms).has_value());
   int done = 0;
   while (!held.empty()) {
-    const proto::Assign a = held.front();
+    const hypertune::TrialSpec a = held.front();
     held.erase(held.begin());
     w.complete(a.number, branin_of(a.params));
     CHECK(w.expect<proto::ResultAck>().number == a.number);
     ++done;
-    if (done + static_cast<int>(held.size()) < 6) held.push_back(w.expect<proto::Assign>());
+    if (done + static_cast<int>(held.size()) < 6) held.push_back(w.expect<proto::Assign>().spec);
   }
   CHECK(done == 6);
   CHECK_FALSE(w.expect<proto::Disconnect>().reconnect);
@@ -308,23 +303,23 @@ TEST_CASE("resent reports and results are harmless; unknown trials are answered,
   Sweep sweep(b);
   RawWorker w(sweep.endpoint());
   w.hello(1);
-  const auto a = w.expect<proto::Assign>();
+  const auto a = w.expect<proto::Assign>().spec;
 
-  w.send(proto::Report{a.number, 1, {{"value", 3.5}, {"acc", 0.5}}});
-  auto d1 = w.expect<proto::Decision>();
-  CHECK(d1.verdict == proto::Verdict::kContinue);
+  w.send(proto::Report{{a.number, 1, {{"value", 3.5}, {"acc", 0.5}}}});
+  auto d1 = w.expect<proto::Answer>();
+  CHECK(d1.verdict.decision == hypertune::Decision::kContinue);
   // The same report again (a resend after a reconnect) gets the same answer, stored once.
-  w.send(proto::Report{a.number, 1, {{"value", 99.0}}});
-  auto d2 = w.expect<proto::Decision>();
+  w.send(proto::Report{{a.number, 1, {{"value", 99.0}}}});
+  auto d2 = w.expect<proto::Answer>();
   CHECK(d2.step == 1);
-  CHECK(d2.verdict == proto::Verdict::kContinue);
+  CHECK(d2.verdict.decision == hypertune::Decision::kContinue);
 
   // A report for a trial the study never had: logged, answered with "stop".
-  w.send(proto::Report{424242, 3, {{"value", 1.0}}});
-  auto d3 = w.expect<proto::Decision>();
+  w.send(proto::Report{{424242, 3, {{"value", 1.0}}}});
+  auto d3 = w.expect<proto::Answer>();
   CHECK(d3.number == 424242);
-  CHECK(d3.verdict == proto::Verdict::kPrune);
-  w.send(proto::Result{424242, proto::OutcomeKind::kComplete, {{"value", 1.0}}, "", std::nullopt, 1});
+  CHECK(d3.verdict.decision == hypertune::Decision::kPrune);
+  w.send(proto::Result{424242, hypertune::Outcome::complete({{"value", 1.0}}, 1)});
   CHECK_FALSE(w.expect<proto::ResultAck>().accepted);
 
   w.complete(a.number, 2.0);
@@ -347,10 +342,10 @@ TEST_CASE("a result sent twice is stored once and acknowledged twice", "[dispatc
   Sweep sweep(b);
   RawWorker w(sweep.endpoint());
   w.hello(1);
-  const auto a = w.expect<proto::Assign>();
+  const auto a = w.expect<proto::Assign>().spec;
   w.complete(a.number, 7.0);
   CHECK(w.expect<proto::ResultAck>().accepted);
-  const auto next = w.expect<proto::Assign>();
+  const auto next = w.expect<proto::Assign>().spec;
   w.complete(a.number, 1.0);  // the resend of a result whose ack was lost
   const auto again = w.expect<proto::ResultAck>();
   CHECK(again.number == a.number);
@@ -373,7 +368,7 @@ TEST_CASE("garbage, truncated, oversized and misdirected frames are dropped and 
   RawWorker vandal(sweep.endpoint(), "vandal");
   vandal.heartbeat = false;
 
-  search::Rng rng(99);
+  hypertune::Rng rng(99);
   const int garbage = 200;
   for (int i = 0; i < garbage; ++i) {
     std::string junk(1 + rng.below(300), '\0');
@@ -385,7 +380,7 @@ TEST_CASE("garbage, truncated, oversized and misdirected frames are dropped and 
   h.instance = "y";
   const std::string hello = proto::encode(h);
   vandal.send_raw(hello.substr(0, hello.size() / 2));                       // truncated
-  vandal.send_raw(proto::encode(proto::Report{1, 1, {{"blob", std::string(100 * 1024, 'z')}}}));  // oversized
+  vandal.send_raw(proto::encode(proto::Report{{1, 1, {{"blob", std::string(100 * 1024, 'z')}}}}));  // oversized
   vandal.send_raw(std::string("\x94\xa9hypertune\x01\x63\x80", 14));        // unknown command
   vandal.send_raw(std::string("\x94\xa9hypertune\x01\x05\x80", 14));        // REPORT with no fields
 
@@ -393,9 +388,9 @@ TEST_CASE("garbage, truncated, oversized and misdirected frames are dropped and 
   CHECK_FALSE(vandal.next(300ms).has_value());
   RawWorker w(sweep.endpoint(), "good");
   w.hello(1);
-  const auto a = w.expect<proto::Assign>();
+  const auto a = w.expect<proto::Assign>().spec;
   // A worker sending a scheduler's message is dropped too.
-  w.send(proto::Decision{a.number, 1, proto::Verdict::kContinue, std::nullopt});
+  w.send(proto::Answer{a.number, 1, {hypertune::Decision::kContinue, std::nullopt}});
   w.complete(a.number, 1.0);
   CHECK(w.expect<proto::ResultAck>().accepted);
   CHECK(sweep.join() == Dispatcher::Ending::kDone);
@@ -420,7 +415,7 @@ TEST_CASE("drop counters classify each bad frame", "[dispatcher]") {
   const std::string hello = proto::encode(h);
   vandal.send_raw(hello.substr(0, hello.size() - 3));                      // malformed (truncated)
   vandal.send_raw(std::string("\x93\x01\x02\x03", 4));                      // not an envelope
-  vandal.send_raw(proto::encode(proto::Report{1, 1, {{"blob", std::string(100 * 1024, 'z')}}}));  // oversized
+  vandal.send_raw(proto::encode(proto::Report{{1, 1, {{"blob", std::string(100 * 1024, 'z')}}}}));  // oversized
   vandal.send_raw(std::string("\x94\xa9hypertune\x01\x63\x80", 14));        // unknown command
   vandal.send_raw(std::string("\x94\xa9hypertune\x01\x05\x80", 14));        // bad field
   REQUIRE(vandal.next(500ms) == std::nullopt);
@@ -462,7 +457,7 @@ TEST_CASE("a connection that never said HELLO is asked to", "[dispatcher]") {
   Sweep sweep(b);
   RawWorker stranger(sweep.endpoint(), "stranger");
   stranger.heartbeat = false;
-  stranger.send(proto::Report{0, 1, {{"value", 1.0}}});
+  stranger.send(proto::Report{{0, 1, {{"value", 1.0}}}});
   const auto d = stranger.expect<proto::Disconnect>();
   CHECK(d.reconnect);
   CHECK(sweep.stats().unknown_peer == 1);
@@ -475,16 +470,16 @@ TEST_CASE("a silent worker's trial goes back to the queue and finishes elsewhere
   Sweep sweep(b);
   RawWorker doomed(sweep.endpoint(), "doomed");
   doomed.hello(1);
-  const auto a = doomed.expect<proto::Assign>();
-  doomed.send(proto::Report{a.number, 1, {{"value", 4.0}}});
-  CHECK(doomed.expect<proto::Decision>().verdict == proto::Verdict::kContinue);
+  const auto a = doomed.expect<proto::Assign>().spec;
+  doomed.send(proto::Report{{a.number, 1, {{"value", 4.0}}}});
+  CHECK(doomed.expect<proto::Answer>().verdict.decision == hypertune::Decision::kContinue);
   doomed.heartbeat = false;  // it hangs: no heartbeat, no result
 
   RawWorker rescuer(sweep.endpoint(), "rescuer");
   rescuer.hello(1);
   // Within about one lease (600 ms) the trial is handed to the live worker, as a retry.
   const auto t0 = std::chrono::steady_clock::now();
-  const auto again = rescuer.expect<proto::Assign>(3000ms);
+  const auto again = rescuer.expect<proto::Assign>(3000ms).spec;
   const auto waited = std::chrono::steady_clock::now() - t0;
   CHECK(again.number == a.number);
   CHECK(again.attempt == 1);
@@ -494,7 +489,7 @@ TEST_CASE("a silent worker's trial goes back to the queue and finishes elsewhere
 
   // The lost worker wakes up and reports: it is a stranger now and must say HELLO; when it does,
   // the trial it still holds is revoked.
-  doomed.send(proto::Report{a.number, 2, {{"value", 3.0}}});
+  doomed.send(proto::Report{{a.number, 2, {{"value", 3.0}}}});
   CHECK(doomed.expect<proto::Disconnect>().reconnect);
   const auto welcome = doomed.hello(1, {{a.number, 2}});
   CHECK(welcome.keep.empty());
@@ -518,7 +513,7 @@ TEST_CASE("a trial whose workers keep dying fails after max_retries, with the re
   for (int attempt = 0; attempt < 2; ++attempt) {
     RawWorker w(sweep.endpoint(), "flaky-" + std::to_string(attempt));
     w.hello(1);
-    const auto a = w.expect<proto::Assign>(3000ms);
+    const auto a = w.expect<proto::Assign>(3000ms).spec;
     CHECK(a.number == 0);
     CHECK(a.attempt == attempt);
     w.heartbeat = false;
@@ -539,11 +534,11 @@ TEST_CASE("a worker leaving with DISCONNECT gives its trials back without a retr
   Sweep sweep(b);
   RawWorker quitter(sweep.endpoint(), "quitter");
   quitter.hello(1);
-  const auto a = quitter.expect<proto::Assign>();
+  const auto a = quitter.expect<proto::Assign>().spec;
   quitter.send(proto::Disconnect{"worker stopping", false});
   RawWorker next(sweep.endpoint(), "next");
   next.hello(1);
-  const auto again = next.expect<proto::Assign>();
+  const auto again = next.expect<proto::Assign>().spec;
   CHECK(again.number == a.number);
   CHECK(again.attempt == 0);
   next.complete(again.number, 3.0);
@@ -557,14 +552,14 @@ TEST_CASE("after a scheduler restart a worker keeps its running trial; unclaimed
   Budget b;
   b.max_trials = 2;
   Sweep sweep(b);
-  proto::Assign kept, orphan;
+  hypertune::TrialSpec kept, orphan;
   {
     RawWorker w(sweep.endpoint(), "survivor");
     w.hello(2);
-    kept = w.expect<proto::Assign>();
-    orphan = w.expect<proto::Assign>();
-    w.send(proto::Report{kept.number, 1, {{"value", 8.0}}});
-    CHECK(w.expect<proto::Decision>().verdict == proto::Verdict::kContinue);
+    kept = w.expect<proto::Assign>().spec;
+    orphan = w.expect<proto::Assign>().spec;
+    w.send(proto::Report{{kept.number, 1, {{"value", 8.0}}}});
+    CHECK(w.expect<proto::Answer>().verdict.decision == hypertune::Decision::kContinue);
   }
   sweep.stop();  // the scheduler dies with both trials RUNNING in storage
   for (const auto& t : sweep.trials()) CHECK(t.trial.state == TrialState::kRunning);
@@ -578,13 +573,13 @@ TEST_CASE("after a scheduler restart a worker keeps its running trial; unclaimed
   CHECK(sweep.stats().adopted == 1);
   // The other trial is nobody's: after one lease it is re-queued (no retry counted) and, the
   // budget being spent, handed to the free slot.
-  const auto again = w.expect<proto::Assign>(3000ms);
+  const auto again = w.expect<proto::Assign>(3000ms).spec;
   CHECK(std::chrono::steady_clock::now() - t0 >= 400ms);
   CHECK(again.number == orphan.number);
   CHECK(again.attempt == 0);
   // The kept trial goes on where it was: its next report is stored, the first one survived.
-  w.send(proto::Report{kept.number, 2, {{"value", 6.0}}});
-  CHECK(w.expect<proto::Decision>().verdict == proto::Verdict::kContinue);
+  w.send(proto::Report{{kept.number, 2, {{"value", 6.0}}}});
+  CHECK(w.expect<proto::Answer>().verdict.decision == hypertune::Decision::kContinue);
   w.complete(kept.number, 6.0);
   CHECK(w.expect<proto::ResultAck>().accepted);
   w.complete(again.number, 9.0);
@@ -626,7 +621,7 @@ TEST_CASE("with CURVE keys only allowed workers complete the handshake", "[dispa
 
   RawWorker member(sweep.endpoint(), "member", allowed, server.public_z85);
   member.hello(1);
-  const auto a = member.expect<proto::Assign>();
+  const auto a = member.expect<proto::Assign>().spec;
   member.complete(a.number, 1.0);
   CHECK(member.expect<proto::ResultAck>().accepted);
   CHECK(sweep.join() == Dispatcher::Ending::kDone);

@@ -9,7 +9,7 @@
 
 using namespace hypertune;
 using namespace hypertune::scheduler;
-using search::Decision;
+using hypertune::Decision;
 using search::Distribution;
 using search::TrialState;
 
@@ -49,12 +49,7 @@ struct Fixture {
 
 nlohmann::json loss(double v) { return {{"loss", v}}; }
 
-Outcome complete(double v) {
-  Outcome o;
-  o.kind = Outcome::Kind::kComplete;
-  o.metrics = loss(v);
-  return o;
-}
+Outcome complete(double v) { return Outcome::complete(loss(v), 0); }
 
 }  // namespace
 

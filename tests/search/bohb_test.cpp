@@ -6,13 +6,18 @@
 #include <cmath>
 #include <vector>
 
-#include "search/error.h"
-#include "search/rng.h"
+#include "base/error.h"
+#include "base/rng.h"
+#include "base/decision.h"
 #include "search/sampler.h"
 #include "search/space.h"
 #include "search/trial.h"
 
 using namespace hypertune::search;
+using hypertune::Decision;
+using hypertune::derive_seed;
+using hypertune::Rng;
+using hypertune::Verdict;
 
 namespace {
 

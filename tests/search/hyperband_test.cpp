@@ -11,11 +11,17 @@
 #include <tuple>
 #include <vector>
 
-#include "search/error.h"
+#include "base/error.h"
+#include "base/decision.h"
+#include "base/rng.h"
 #include "search/pruner.h"
 
 using hypertune::ConfigError;
 using namespace hypertune::search;
+using hypertune::Decision;
+using hypertune::derive_seed;
+using hypertune::Rng;
+using hypertune::Verdict;
 
 namespace {
 

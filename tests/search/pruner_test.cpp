@@ -4,7 +4,7 @@
 // later decision must be the one the original pruner made.
 
 #include "search/pruner.h"
-#include "search/rng.h"
+#include "base/rng.h"
 #include "search/successive_halving_detail.h"
 
 #include <catch2/catch.hpp>
@@ -18,11 +18,15 @@
 #include <string>
 #include <vector>
 
-#include "search/error.h"
-#include "search/rng.h"
+#include "base/error.h"
+#include "base/rng.h"
 
 using hypertune::ConfigError;
 using namespace hypertune::search;
+using hypertune::Decision;
+using hypertune::derive_seed;
+using hypertune::Rng;
+using hypertune::Verdict;
 
 namespace {
 
@@ -573,7 +577,7 @@ TEST_CASE("promotion-mode Hyperband: a restored pruner decides as the original",
 }
 
 TEST_CASE("deferred rung insertions read back exactly as one-by-one sorted insertions", "[pruner]") {
-  using hypertune::search::Rng;
+  using hypertune::Rng;
   using hypertune::search::detail::RungEntry;
   using hypertune::search::detail::SortedValues;
   Rng rng(5);

@@ -13,16 +13,21 @@
 #include <string>
 #include <vector>
 
-#include "search/error.h"
+#include "base/error.h"
+#include "base/decision.h"
 #include "search/functions.h"
 #include "search/parzen.h"
-#include "search/rng.h"
+#include "base/rng.h"
 #include "search/sampler.h"
 #include "search/space.h"
 #include "search/tpe_model.h"
 #include "search/trial.h"
 
 using namespace hypertune::search;
+using hypertune::Decision;
+using hypertune::derive_seed;
+using hypertune::Rng;
+using hypertune::Verdict;
 namespace pz = hypertune::search::parzen;
 
 namespace {

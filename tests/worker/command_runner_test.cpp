@@ -13,7 +13,7 @@
 #include <thread>
 #include <vector>
 
-#include "search/error.h"
+#include "base/error.h"
 #include "tests/support/temp_dir.h"
 #include "tests/worker/helpers/scripted_context.h"
 #include "worker/subprocess.h"
@@ -26,15 +26,15 @@ using hypertune::test::TempDir;
 using hypertune::worker::CommandRunner;
 using hypertune::worker::CommandRunnerOptions;
 using hypertune::worker::CommandTrial;
-using hypertune::worker::Decision;
+using hypertune::Decision;
 using hypertune::worker::Stream;
 using hypertune::worker::Subprocess;
-using hypertune::worker::TrialOutcome;
-using hypertune::worker::TrialSpec;
+using hypertune::Outcome;
+using hypertune::TrialSpec;
 using nlohmann::json;
 using std::chrono::milliseconds;
 using Clock = std::chrono::steady_clock;
-using Kind = TrialOutcome::Kind;
+using Kind = hypertune::OutcomeKind;
 
 const std::string kPython = "/usr/bin/python3";
 const std::string kHelper = std::string(HYPERTUNE_SOURCE_DIR) + "/tests/worker/helpers/trial.py";
@@ -94,7 +94,7 @@ TEST_CASE("command trials get parameters in argv placeholders and the environmen
   spec.trial["env"] = {{"EXTRA", "two words"}};
   spec.trial["steps"] = 9;
   ScriptedContext ctx;
-  const TrialOutcome out = CommandRunner().run(spec, ctx);
+  const Outcome out = CommandRunner().run(spec, ctx);
   ::unsetenv("HYPERTUNE_RESUME_FROM");
   ::unsetenv("HOME_FROM_WORKER");
   INFO(out.error);
@@ -117,7 +117,7 @@ TEST_CASE("command trials get parameters in argv placeholders and the environmen
   CHECK(out.metrics.at("stdin") == "");
 
   spec.max_steps = 4;  // the scheduler's resource cap wins over trial.steps
-  spec.resume_checkpoint = dir.file("ckpt");
+  spec.checkpoint = dir.file("ckpt");
   spec.start_step = 2;
   ScriptedContext again;
   const json env2 = CommandRunner().run(spec, again).metrics.at("env");
@@ -309,7 +309,7 @@ TEST_CASE("command trials with checkpoints pause and resume where they stopped",
   CHECK(first.steps() == std::vector<int64_t>{1, 2, 3});
 
   spec.pause_at.reset();
-  spec.resume_checkpoint = paused.checkpoint;
+  spec.checkpoint = paused.checkpoint;
   spec.start_step = paused.last_step;
   ScriptedContext second;
   const auto done = CommandRunner().run(spec, second);
@@ -554,11 +554,11 @@ TEST_CASE("the example command trial pauses at every rung and resumes exactly", 
   ScriptedContext ctx;
   const std::vector<std::pair<int64_t, std::optional<int64_t>>> rungs = {
       {0, 1}, {1, 3}, {3, 9}, {9, std::nullopt}};
-  TrialOutcome out;
+  Outcome out;
   for (const auto& [start, pause] : rungs) {
     spec.start_step = start;
     spec.pause_at = pause;
-    if (start > 0) spec.resume_checkpoint = out.checkpoint;
+    if (start > 0) spec.checkpoint = out.checkpoint;
     out = CommandRunner().run(spec, ctx);
     INFO(out.error);
     if (pause) {

@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "search/error.h"
+#include "base/error.h"
 #include "search/functions.h"
-#include "search/rng.h"
+#include "base/rng.h"
 #include "tests/support/temp_dir.h"
 #include "tests/worker/helpers/scripted_context.h"
 
@@ -19,13 +19,13 @@ namespace {
 
 using hypertune::test::ScriptedContext;
 using hypertune::test::TempDir;
-using hypertune::worker::Decision;
+using hypertune::Decision;
 using hypertune::worker::FunctionRunner;
 using hypertune::worker::FunctionTrial;
-using hypertune::worker::TrialOutcome;
-using hypertune::worker::TrialSpec;
+using hypertune::Outcome;
+using hypertune::TrialSpec;
 using nlohmann::json;
-using Kind = TrialOutcome::Kind;
+using Kind = hypertune::OutcomeKind;
 
 json params_of(const std::vector<double>& x) {
   json p = json::object();
@@ -56,7 +56,7 @@ const std::vector<double> kBraninX = {2.5, 4.0};
 
 TEST_CASE("function trials with one step complete with f(x) for every test function", "[runner]") {
   FunctionRunner runner;
-  hypertune::search::Rng rng(99);
+  hypertune::Rng rng(99);
   for (const auto& name : hypertune::search::test_function_names()) {
     const auto& f = fn(name);
     const size_t d = f.dim == 0 ? 4 : static_cast<size_t>(f.dim);
@@ -65,7 +65,7 @@ TEST_CASE("function trials with one step complete with f(x) for every test funct
     auto spec = spec_for(name, x, 1);
     spec.metric = "loss";
     ScriptedContext ctx;
-    const TrialOutcome out = runner.run(spec, ctx);
+    const Outcome out = runner.run(spec, ctx);
     INFO(name << ": " << out.error);
     REQUIRE(out.kind == Kind::kComplete);
     CHECK(ctx.reports.empty());
@@ -81,7 +81,7 @@ TEST_CASE("function trials report the multi-fidelity curve, which converges to f
   auto spec = spec_for("branin", kBraninX, 3);
   spec.max_steps = 400;  // the resource cap wins over trial.steps
   ScriptedContext ctx;
-  const TrialOutcome out = runner.run(spec, ctx);
+  const Outcome out = runner.run(spec, ctx);
   REQUIRE(out.kind == Kind::kComplete);
   REQUIRE(ctx.reports.size() == 400);
   for (size_t i = 0; i < ctx.reports.size(); ++i) {
@@ -143,7 +143,7 @@ TEST_CASE("a pruned function trial stops at the verdict", "[runner]") {
   FunctionRunner runner;
   ScriptedContext ctx;
   ctx.on(3, Decision::kPrune);
-  const TrialOutcome out = runner.run(spec_for("branin", kBraninX, 10), ctx);
+  const Outcome out = runner.run(spec_for("branin", kBraninX, 10), ctx);
   CHECK(out.kind == Kind::kPruned);
   CHECK(out.last_step == 3);
   CHECK(ctx.steps() == std::vector<int64_t>{1, 2, 3});
@@ -173,7 +173,7 @@ TEST_CASE("a paused function trial checkpoints its step and resumes after it", "
   CHECK(saved.at("step").get<int64_t>() == 4);
   CHECK(saved.at("function").get<std::string>() == "branin");
 
-  spec.resume_checkpoint = paused.checkpoint;
+  spec.checkpoint = paused.checkpoint;
   spec.start_step = 4;
   ScriptedContext second;
   const auto done = runner.run(spec, second);
@@ -201,7 +201,7 @@ TEST_CASE("function trials pause at pause_at, or later when a verdict moves it",
   CHECK(at_rung.last_step == 2);
 
   ScriptedContext promoted;  // passed its rung at once: go on to the next one
-  promoted.on(2, hypertune::worker::Verdict{Decision::kContinue, 6});
+  promoted.on(2, hypertune::Verdict{Decision::kContinue, 6});
   const auto later = runner.run(spec, promoted);
   CHECK(later.kind == Kind::kPaused);
   CHECK(later.last_step == 6);
@@ -217,7 +217,7 @@ TEST_CASE("function trials check the checkpoint they resume from", "[runner]") {
   ctx.on(3, Decision::kPause);
   const auto paused = runner.run(spec, ctx);
   REQUIRE(paused.kind == Kind::kPaused);
-  spec.resume_checkpoint = paused.checkpoint;
+  spec.checkpoint = paused.checkpoint;
 
   // Resumed, then stopped at step 5 by a worker shutdown: the scheduler resumes after the last
   // report, with the checkpoint of the pause.
@@ -235,11 +235,11 @@ TEST_CASE("function trials check the checkpoint they resume from", "[runner]") {
   CHECK(early.reports.empty());
 
   auto other = spec_for("hartmann3", {0.1, 0.2, 0.3}, 10);
-  other.resume_checkpoint = paused.checkpoint;
+  other.checkpoint = paused.checkpoint;
   other.start_step = 3;
   CHECK_THAT(runner.run(other, early).error, Catch::Contains("belongs to function 'branin'"));
 
-  spec.resume_checkpoint = dir.file("missing.json");
+  spec.checkpoint = dir.file("missing.json");
   CHECK_THAT(runner.run(spec, early).error, Catch::Contains("missing.json"));
 }
 

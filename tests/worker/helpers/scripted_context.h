@@ -21,11 +21,11 @@ class ScriptedContext final : public worker::TrialContext {
   using Clock = std::chrono::steady_clock;
 
   // The verdict for reports of `step` (kContinue for unscripted steps).
-  ScriptedContext& on(int64_t step, worker::Verdict verdict) {
+  ScriptedContext& on(int64_t step, hypertune::Verdict verdict) {
     verdicts_[step] = verdict;
     return *this;
   }
-  ScriptedContext& on(int64_t step, worker::Decision decision) { return on(step, {decision, {}}); }
+  ScriptedContext& on(int64_t step, hypertune::Decision decision) { return on(step, {decision, {}}); }
   // stop_requested() is true once this many reports were made.
   ScriptedContext& stop_after(size_t reports) {
     stop_after_ = reports;
@@ -33,11 +33,11 @@ class ScriptedContext final : public worker::TrialContext {
   }
   void request_stop() { stop_ = true; }
 
-  worker::Verdict report(int64_t step, const nlohmann::json& metrics) override {
+  hypertune::Verdict report(int64_t step, const nlohmann::json& metrics) override {
     reports.emplace_back(step, metrics);
     last_report_at = Clock::now();
     const auto it = verdicts_.find(step);
-    return it == verdicts_.end() ? worker::Verdict{} : it->second;
+    return it == verdicts_.end() ? hypertune::Verdict{} : it->second;
   }
   bool stop_requested() const override {
     return stop_ || (stop_after_ && reports.size() >= *stop_after_);
@@ -53,7 +53,7 @@ class ScriptedContext final : public worker::TrialContext {
   Clock::time_point last_report_at{};
 
  private:
-  std::map<int64_t, worker::Verdict> verdicts_;
+  std::map<int64_t, hypertune::Verdict> verdicts_;
   std::optional<size_t> stop_after_;
   std::atomic<bool> stop_{false};
 };

@@ -1,5 +1,5 @@
 #pragma once
-// Deterministic random numbers for the search algorithms.
+// Deterministic random numbers: the search algorithms, trial seeds, data splits and shuffles.
 //
 // The standard <random> distributions are implementation-defined, so a seed would not give the same
 // trials on another standard library. This generator (xoshiro256**, seeded through splitmix64) and its
@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <numbers>
 
-namespace hypertune::search {
+namespace hypertune {
 
 [[nodiscard]] inline uint64_t splitmix64(uint64_t& state) noexcept {
   uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
@@ -78,4 +78,4 @@ class Rng {
   uint64_t s_[4]{};
 };
 
-}  // namespace hypertune::search
+}  // namespace hypertune
