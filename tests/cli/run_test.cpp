@@ -2,7 +2,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -279,4 +281,47 @@ TEST_CASE("the executable starts without LibTorch; pipelines come from its plugi
   const auto help = run_process({kBin, "predict", "--help"});
   CHECK(help.exit_code == 0);
   CHECK(help.out.find("--model") != std::string::npos);
+}
+
+// tests/cli/data/release-0.1.0.db was written by `hypertune run tests/cli/data/release-0.1.0.yaml
+// --in-process -w 2` of release 0.1.0 (ASHA in stopping mode: COMPLETE and PRUNED trials), and
+// release-0.1.0.export.json is that release's `export --format json` of it.
+TEST_CASE("a study database written by release 0.1.0 opens, exports the same and resumes", "[cli][run]") {
+  test::TempDir dir("release-db");
+  const std::string data = std::string(HYPERTUNE_SOURCE_DIR) + "/tests/cli/data/";
+  const auto db = dir.file("release-0.1.0.db");
+  std::filesystem::copy_file(data + "release-0.1.0.db", db);
+
+  const auto expected = nlohmann::json::parse(std::ifstream(data + "release-0.1.0.export.json"));
+  const auto before = export_json(db);
+  CHECK(before == expected);
+  REQUIRE(before["trials"].size() == 30);
+
+  auto status = run_process({kBin, "status", db});
+  INFO(status.out);
+  REQUIRE(status.exit_code == 0);
+  CHECK_THAT(status.out, Catch::Contains("COMPLETE         16") && Catch::Contains("PRUNED           14"));
+
+  // The same sweep with a larger budget continues the stored study: 10 more trials, the first
+  // 30 untouched.
+  std::ifstream in(data + "release-0.1.0.yaml");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto pos = text.find("max_trials: 30");
+  REQUIRE(pos != std::string::npos);
+  text.replace(pos, 14, "max_trials: 40");
+  const auto cfg = write(dir, "release-0.1.0.yaml", text);
+  auto r = run_process({kBin, "run", cfg, "--storage", db, "--in-process", "-q"});
+  INFO(r.out);
+  REQUIRE(r.exit_code == 0);
+  const auto after = export_json(db);
+  REQUIRE(after["trials"].size() == 40);
+  for (size_t i = 0; i < 30; ++i) {
+    CHECK(after["trials"][i]["params"] == expected["trials"][i]["params"]);
+    CHECK(after["trials"][i]["value"] == expected["trials"][i]["value"]);
+    CHECK(after["trials"][i]["state"] == expected["trials"][i]["state"]);
+  }
+  for (size_t i = 30; i < 40; ++i) {
+    CHECK(after["trials"][i]["number"] == static_cast<int64_t>(i));
+    CHECK((after["trials"][i]["state"] == "COMPLETE" || after["trials"][i]["state"] == "PRUNED"));
+  }
 }
