@@ -592,6 +592,13 @@ def cmd_report(a):
     out.append(f"{met} met, {missed} missed.")
     docs = a.docs
     os.makedirs(docs, exist_ok=True)
+    # docs/benchmarks-changes.md (checks that a change left the runtime figures where they were,
+    # scripts/bench/before_after.py) is kept by hand and appended, so a full run does not lose it.
+    changes = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs", "benchmarks-changes.md")
+    if os.path.isfile(changes):
+        out.append("")
+        with open(changes) as f:
+            out.append(f.read().rstrip("\n"))
     with open(os.path.join(docs, "benchmarks.md"), "w") as f:
         f.write("\n".join(out) + "\n")
     # Raw results: replace docs/bench-results with everything in OUT but the fragments and logs.
