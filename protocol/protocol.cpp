@@ -242,6 +242,14 @@ const char* type_name(msgpack::type::object_type t) {
                    (got ? std::string(", got ") + type_name(got->type) : std::string(", missing"))};
 }
 
+// JSON strings must be valid UTF-8 (nlohmann::json::dump throws otherwise, and the store keeps
+// them as text): invalid bytes from a peer become U+FFFD here, once, at the edge.
+std::string text_of(const msgpack::object& o) {
+  const std::string_view raw(o.via.str.ptr, o.via.str.size);
+  if (first_invalid_utf8(raw) == std::string_view::npos) return std::string(raw);
+  return valid_utf8(raw);
+}
+
 nlohmann::json to_json(const msgpack::object& o, const std::string& key) {
   switch (o.type) {
     case msgpack::type::NIL: return nullptr;
@@ -250,7 +258,7 @@ nlohmann::json to_json(const msgpack::object& o, const std::string& key) {
     case msgpack::type::NEGATIVE_INTEGER: return o.via.i64;
     case msgpack::type::FLOAT32:
     case msgpack::type::FLOAT64: return o.via.f64;
-    case msgpack::type::STR: return std::string(o.via.str.ptr, o.via.str.size);
+    case msgpack::type::STR: return text_of(o);
     case msgpack::type::BIN: {
       const auto* p = reinterpret_cast<const uint8_t*>(o.via.bin.ptr);
       return nlohmann::json::binary(std::vector<uint8_t>(p, p + o.via.bin.size));
@@ -265,7 +273,7 @@ nlohmann::json to_json(const msgpack::object& o, const std::string& key) {
       for (uint32_t i = 0; i < o.via.map.size; ++i) {
         const auto& kv = o.via.map.ptr[i];
         if (kv.key.type != msgpack::type::STR) bad(key, "string keys in a JSON object", &kv.key);
-        obj[std::string(kv.key.via.str.ptr, kv.key.via.str.size)] = to_json(kv.val, key);
+        obj[text_of(kv.key)] = to_json(kv.val, key);
       }
       return obj;
     }

@@ -34,6 +34,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/text.h"
 #include "base/trial.h"
 
 namespace hypertune::protocol {
@@ -42,8 +43,10 @@ inline constexpr std::string_view kMagic = "hypertune";
 inline constexpr uint32_t kVersion = 1;
 // Frames larger than this are dropped unread (a trial section or metrics never come close).
 inline constexpr size_t kMaxMessageBytes = 16u << 20;
-// Nesting deeper than this (JSON payloads included) is rejected.
-inline constexpr int kMaxDepth = 64;
+// Nesting deeper than this (JSON payloads included) is rejected: the payload limit every runner
+// enforces (base/text.h) plus the envelope, the body and the field.
+inline constexpr int kMaxDepth = kMaxPayloadDepth + 4;
+static_assert(kMaxDepth == 64, "the wire limit of release 0.1.0");
 
 enum class Command : uint8_t {
   kHello = 1,       // worker -> scheduler: I am here (handshake, also after every reconnect)

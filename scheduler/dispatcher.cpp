@@ -1,5 +1,6 @@
 #include "scheduler/dispatcher.h"
 
+#include "base/text.h"
 #include "protocol/socket.h"
 
 #include <algorithm>
@@ -247,12 +248,15 @@ struct Dispatcher::Impl {
     const bool reconnect = it != workers.end();
     if (!reconnect) {
       Worker w;
-      w.name = h.name;
+      // Names come from the peer: control characters escaped, so that a name cannot forge or
+      // recolour log lines (nor reach the store as invalid UTF-8).
+      const std::string name = printable(h.name, 128);
+      w.name = name;
       w.instance = h.instance;
       // Readable ids: the name alone, unless a live worker already uses it.
-      w.id = h.name;
+      w.id = name;
       for (const auto& [inst, other] : workers) {
-        if (other.id == w.id) w.id = h.name + "/" + h.instance;
+        if (other.id == w.id) w.id = name + "/" + printable(h.instance, 64);
       }
       it = workers.emplace(h.instance, std::move(w)).first;
     }

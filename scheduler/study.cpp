@@ -5,6 +5,7 @@
 
 #include "base/error.h"
 #include "base/rng.h"
+#include "base/text.h"
 
 namespace hypertune::scheduler {
 
@@ -286,7 +287,8 @@ bool Study::finish(int64_t number, const Outcome& o, const std::string& worker) 
       mark_finished(*e, TrialState::kPruned);
       break;
     case OutcomeKind::kFailed:
-      e->rec.fail_reason = o.error.empty() ? "failed without a reason" : o.error;
+      // Stored and shown as text: valid UTF-8 and at most kMaxReasonBytes (base/text.h).
+      e->rec.fail_reason = o.error.empty() ? "failed without a reason" : valid_utf8(o.error, kMaxReasonBytes);
       mark_finished(*e, TrialState::kFail);
       break;
     case OutcomeKind::kPaused: {

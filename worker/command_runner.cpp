@@ -1,5 +1,7 @@
 #include "worker/command_runner.h"
 
+#include "base/text.h"
+
 #include <poll.h>
 
 #include <algorithm>
@@ -190,6 +192,11 @@ class CommandSession {
       return bad_line(line, std::string("malformed JSON (") + e.what() + ")");
     }
     if (!obj.is_object()) return bad_line(line, "expected a JSON object after '@hypertune'");
+    if (const int depth = json_depth(obj); depth > kMaxPayloadDepth) {
+      // The scheduler could not take it either (protocol::kMaxDepth): a clear failure, not a drop.
+      return bad_line(line, "the report nests " + std::to_string(depth) + " levels deep; at most " +
+                                std::to_string(kMaxPayloadDepth) + " are accepted");
+    }
     const auto metric = obj.find(spec_.metric);
     if (metric == obj.end() || !metric->is_number() || !std::isfinite(metric->get<double>())) {
       return bad_line(
@@ -245,9 +252,12 @@ class CommandSession {
 
   Outcome bad_line(std::string_view line, const std::string& why) {
     proc_.terminate(trial_.grace_period);
-    return Outcome::failed("bad @hypertune line " + std::to_string(stdout_lines_) +
-                                    " of stdout: " + why + ": " + quote_text(line),
-                                last_step_);
+    // The line itself is quoted up to 200 bytes: a 1 MiB line is not a reason worth storing.
+    const std::string shown = line.size() > 200 ? quote_text(line.substr(0, 200)) + " ... (" +
+                                                      std::to_string(line.size()) + " bytes)"
+                                                : quote_text(line);
+    return Outcome::failed("bad @hypertune line " + std::to_string(stdout_lines_) + " of stdout: " + why + ": " + shown,
+                           last_step_);
   }
 
   void remember(std::deque<std::string>& tail, const std::string& line) const {

@@ -392,3 +392,16 @@ TEST_CASE("ASSIGN, REPORT, DECISION and RESULT frames are byte-identical to rele
     }
   }
 }
+
+TEST_CASE("strings that are not UTF-8 arrive as valid UTF-8", "[protocol]") {
+  // A REPORT whose metrics hold a key and a value with a stray 0xff byte.
+  std::string frame = "\x94\xa9hypertune\x01\x05";
+  frame += "\x83\xa6number\x01\xa4step\x01\xa7metrics";
+  frame += "\x82\xa5value\x01\xa3k\xff\x32\xa3v\xff\x31";
+  const Decoded d = decode(frame);
+  REQUIRE(d.ok());
+  const auto& metrics = std::get<Report>(*d.message).report.metrics;
+  REQUIRE(metrics.contains("k\xEF\xBF\xBD" "2"));
+  CHECK(metrics["k\xEF\xBF\xBD" "2"] == "v\xEF\xBF\xBD" "1");
+  CHECK_NOTHROW(metrics.dump());
+}

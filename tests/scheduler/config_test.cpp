@@ -446,6 +446,22 @@ TEST_CASE("search space rules are reported at the YAML line of the offending key
     check_issue(issues_of(text), "space.opt.values", pos_of(text, 3, "["),
                 "value 'adam' appears twice");
   }
+  SECTION("a range wider than a double holds") {
+    const std::string text = "space:\n  x: {type: float, low: -1.0e308, high: 1.0e308}\ntrial: {command: [a]}\n";
+    check_issue(issues_of(text), "space.x.high", pos_of(text, 2, "1.0e308}"), "high - low overflows");
+  }
+  SECTION("duplicates among many categorical values, by type and value") {
+    std::string values;
+    for (int i = 0; i < 200000; ++i) values += (i ? ", " : "") + std::to_string(i);
+    // 7 is an int twice; '7' (a string) and 7.0 (a float) are other values; 0.0 and -0.0 are equal.
+    const std::string text = "space:\n  c:\n    values: [" + values + ", '7', 7.0, 0.0, -0.0, 7]\ntrial: {command: [a]}\n";
+    const auto issues = issues_of(text);
+    REQUIRE(issues.size() == 2);
+    for (const auto& is : issues) CHECK(is.path == "space.c.values");
+    const std::string both = issues[0].message + " | " + issues[1].message;
+    CHECK_THAT(both, Catch::Contains("value '7' appears twice (positions 8 and 200005)") &&
+                         Catch::Contains("value '-0' appears twice (positions 200003 and 200004)"));
+  }
   SECTION("unknown `when` parent") {
     const std::string text = R"(space:
   optimizer: [adam, sgd]

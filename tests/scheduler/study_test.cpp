@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "base/text.h"
+
 #include <set>
 
 #include "search/sampler.h"
@@ -198,4 +200,21 @@ TEST_CASE("a study refuses a store that holds another search space", "[study]") 
   CHECK_THROWS_AS(Study(rec, other, search::make_random_sampler(other, search::Direction::kMinimize), nullptr,
                         *f.store, Budget{}),
                   ConfigError);
+}
+
+TEST_CASE("a fail reason is stored as valid UTF-8 and bounded", "[study]") {
+  Fixture f;
+  {
+    Study st = f.open();
+    const auto a = st.ask("w");
+    REQUIRE(a);
+    const std::string reason = "exit status 1: \xff\xfe not utf-8\n" + std::string(1 << 20, 'x');
+    REQUIRE(st.finish(a->number, Outcome::failed(reason, 1), "w"));
+    const std::string stored = st.trial(a->number)->fail_reason;
+    CHECK(hypertune::first_invalid_utf8(stored) == std::string::npos);
+    CHECK(stored.size() < hypertune::kMaxReasonBytes + 40);
+    CHECK(stored.rfind("exit status 1: \xEF\xBF\xBD\xEF\xBF\xBD not utf-8", 0) == 0);
+  }
+  f.reopen();
+  for (const auto& t : f.store->load_trials()) CHECK_NOTHROW(nlohmann::json(t.fail_reason).dump());
 }

@@ -256,6 +256,37 @@ TEST_CASE("malformed @hypertune lines fail the trial with the line quoted", "[ru
              Catch::Contains("'step' must be an integer >= 1"));
 }
 
+TEST_CASE("a report nested deeper than the wire allows fails the trial instead of wedging it", "[runner]") {
+  TempDir dir("ht-cmd-deep");
+  // 62 levels of arrays inside the report object: the scheduler would drop such a frame, so the
+  // worker must refuse it first, as a failure that names the limit.
+  const std::string deep =
+      R"sh(/usr/bin/python3 -c "print('@hypertune ' + chr(123) + '\"step\": 1, \"value\": 1, \"x\": ' + '['*62 + ']'*62 + chr(125)); import time; time.sleep(10)")sh";
+  ScriptedContext ctx;
+  const auto out = CommandRunner().run(sh_spec(deep, dir.path().string()), ctx);
+  CHECK(out.kind == Kind::kFailed);
+  CHECK_THAT(out.error, Catch::Contains("nests 63 levels deep") && Catch::Contains("at most 60"));
+  CHECK(ctx.reports.empty());
+
+  // At the limit it is a report like any other.
+  const std::string ok =
+      R"sh(/usr/bin/python3 -c "print('@hypertune ' + chr(123) + '\"step\": 1, \"value\": 1, \"x\": ' + '['*59 + ']'*59 + chr(125))")sh";
+  ScriptedContext ok_ctx;
+  const auto fine = CommandRunner().run(sh_spec(ok, dir.path().string()), ok_ctx);
+  CHECK(fine.kind == Kind::kComplete);
+  CHECK(ok_ctx.reports.size() == 1);
+}
+
+TEST_CASE("a huge malformed report line is quoted only in part", "[runner]") {
+  TempDir dir("ht-cmd-huge");
+  ScriptedContext ctx;
+  const auto out = CommandRunner().run(
+      sh_spec(R"sh(/usr/bin/python3 -c "print('@hypertune ' + 'x' * 1048576)")sh", dir.path().string()), ctx);
+  CHECK(out.kind == Kind::kFailed);
+  CHECK_THAT(out.error, Catch::Contains("malformed JSON") && Catch::Contains(" bytes)"));
+  CHECK(out.error.size() < 1500);
+}
+
 TEST_CASE("command trials time out", "[runner]") {
   TempDir dir("ht-cmd-timeout");
   auto spec = sh_spec("echo started; exec sleep 30", dir.path().string());
