@@ -138,6 +138,17 @@ void run(const RunArgs& args) {
     std::printf("\nStorage: %s  (hypertune status|best|export %s)\n", s.storage_path.c_str(),
                 s.storage_path.c_str());
   }
+  if (!study.best()) {
+    // A sweep that produced no result is a failure for scripts and CI, with the first reason.
+    const auto p = study.progress();
+    std::string first;
+    for (int64_t n = 0; n < p.created && first.empty(); ++n) {
+      const auto* t = study.trial(n);
+      if (t && t->trial.state == search::TrialState::kFail) first = "trial " + std::to_string(n) + ": " + t->fail_reason;
+    }
+    throw Error("no trial completed (" + std::to_string(p.failed) + " failed, " + std::to_string(p.pruned) +
+                " pruned of " + std::to_string(p.created) + ")" + (first.empty() ? "" : "; first failure: " + first));
+  }
 }
 
 }  // namespace

@@ -1,11 +1,13 @@
 #include "cli/study_setup.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "scheduler/sha256.h"
 #include "worker/runners.h"
 #ifdef HYPERTUNE_WITH_PIPELINES
 #include "pipelines/config.h"
+#include "pipelines/metrics.h"
 #endif
 
 #ifndef HYPERTUNE_VERSION
@@ -26,6 +28,30 @@ void check_trial(const scheduler::SweepConfig& cfg) {
     for (const auto& issue :
          pipelines::validate_pipeline(cfg.trial.at("pipeline"), names, cfg.config_dir.string())) {
       problems.push_back(cfg.where(issue.path) + ": " + issue.message);
+    }
+    // The objective must be a metric the pipeline reports: found here, before the first trial,
+    // not after every trial has failed. With `task` unset the task comes from the data, so any
+    // task's metrics are accepted here and the trainer checks the rest on the first trial.
+    const nlohmann::json& section = cfg.trial.at("pipeline");
+    std::vector<pipelines::TaskKind> tasks = {pipelines::TaskKind::kClassification,
+                                              pipelines::TaskKind::kRegression};
+    if (const auto t = section.find("task"); t != section.end() && t->is_string()) {
+      if (*t == "classification") tasks = {pipelines::TaskKind::kClassification};
+      if (*t == "regression") tasks = {pipelines::TaskKind::kRegression};
+    }
+    std::vector<std::string> reported;
+    for (const auto task : tasks) {
+      for (const bool binary : {false, true}) {
+        for (auto& m : pipelines::metric_names(task, binary)) {
+          if (std::find(reported.begin(), reported.end(), m) == reported.end()) reported.push_back(std::move(m));
+        }
+      }
+    }
+    if (std::find(reported.begin(), reported.end(), cfg.metric) == reported.end()) {
+      std::string list;
+      for (const auto& m : reported) list += (list.empty() ? "" : ", ") + m;
+      problems.push_back(cfg.where("objective.metric") + ": '" + cfg.metric +
+                         "' is not a metric a pipeline trial reports; it reports: " + list);
     }
   }
 #endif

@@ -325,3 +325,47 @@ TEST_CASE("a study database written by release 0.1.0 opens, exports the same and
     CHECK((after["trials"][i]["state"] == "COMPLETE" || after["trials"][i]["state"] == "PRUNED"));
   }
 }
+
+TEST_CASE("hypertune run exits 1 with the first reason when no trial completed", "[cli][run]") {
+  test::TempDir dir("run-allfail");
+  const auto cfg = write(dir, "fail.yaml", R"(
+name: all-fail
+max_trials: 3
+space:
+  x: {type: float, low: 0, high: 1}
+trial:
+  command: [sh, -c, "echo broken >&2; exit 3"]
+)");
+  auto r = run_process({kBin, "run", cfg, "--storage", dir.file("f.db"), "--quiet"});
+  INFO(r.out);
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.out, Catch::Contains("no trial completed (3 failed, 0 pruned of 3)") &&
+                        Catch::Contains("first failure: trial 0: ") && Catch::Contains("exit status 3"));
+  CHECK(export_json(dir.file("f.db"))["trials"].size() == 3);  // every failure is recorded
+}
+
+TEST_CASE("an objective metric a pipeline never reports is refused before the first trial", "[cli][run]") {
+  test::TempDir dir("run-metric");
+  write(dir, "d.csv", "a,b,target\n1,2,x\n3,4,y\n5,6,x\n7,8,y\n");
+  const auto cfg = write(dir, "m.yaml", R"(name: wrong-metric
+objective: {metric: val_accuracy, direction: maximize}
+max_trials: 2
+space:
+  lr: {type: float, low: 1.0e-4, high: 1.0e-1, log: true}
+trial:
+  pipeline:
+    data: {format: csv, train: d.csv, target: target, split: 0.5}
+    model: {type: mlp, layers: 1, width: 8}
+    optimizer: {type: adamw, lr: "{lr}"}
+    epochs: 1
+)");
+  for (const std::string command : {"validate", "run"}) {
+    auto r = command == "run" ? run_process({kBin, "run", cfg, "--storage", dir.file("m.db")})
+                              : run_process({kBin, "validate", cfg});
+    INFO(r.out);
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.out, Catch::Contains("m.yaml:2:21: objective.metric: 'val_accuracy' is not a metric") &&
+                          Catch::Contains("accuracy, f1_macro"));
+  }
+  CHECK_FALSE(std::filesystem::exists(dir.file("m.db")));  // nothing ran, nothing was created
+}
