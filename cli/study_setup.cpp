@@ -81,6 +81,15 @@ OpenedStudy open_study(const std::string& config_path, const std::optional<std::
 
   const bool existed = std::filesystem::exists(out.storage_path);
   out.store = scheduler::open_sqlite_store(out.storage_path);
+  {
+    // Checkpoints and exports may hold what the data holds: the owner's only (trial folders
+    // below inherit the protection of this one).
+    std::error_code ec;
+    if (std::filesystem::create_directories(out.artifacts_dir, ec)) {
+      std::filesystem::permissions(out.artifacts_dir, std::filesystem::perms::owner_all,
+                                   std::filesystem::perm_options::replace, ec);
+    }
+  }
   out.resumed = existed && out.store->study().has_value();
 
   scheduler::StudyRecord rec;

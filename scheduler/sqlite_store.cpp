@@ -9,12 +9,17 @@
 // Batches: depth 1 is BEGIN IMMEDIATE / COMMIT / ROLLBACK; a nested batch is a SAVEPOINT, so its
 // writes become durable only with the outermost commit and its rollback undoes only its own writes.
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cmath>
 #include <limits>
 #include <memory>
+#include <optional>
+#include <utility>
 #include <string>
 #include <unordered_map>
 
@@ -101,6 +106,12 @@ class SqliteStore final : public TrialStore {
   SqliteStore(std::string path, Durability durability, bool read_only)
       : path_(std::move(path)), read_only_(read_only) {
     sqlite3* raw = nullptr;
+    if (!read_only) {
+      // The study holds the config text (trial.env included): a new file is the owner's only.
+      // SQLite gives its -wal and -shm files the same permissions.
+      const int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+      if (fd >= 0) ::close(fd);
+    }
     const int flags = read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
     const int rc = sqlite3_open_v2(path_.c_str(), &raw, flags, nullptr);
     db_.reset(raw);
@@ -114,6 +125,11 @@ class SqliteStore final : public TrialStore {
     // Refuse a file that is not ours before changing anything in it (journal mode included).
     const int version = check_version();
     if (read_only) return;
+    // SQLite falls back to read-only without a word when the file is not writable; say so now,
+    // not at the first write after "Resuming".
+    if (sqlite3_db_readonly(db_.get(), "main") == 1) {
+      throw StoreError(path_ + ": the study file is read-only (check its permissions and the file system)");
+    }
     if (version == 0 && pragma_int("SELECT count(*) FROM sqlite_master") > 0) {
       throw StoreError(path_ + ": not a HyperTune study file (it holds other tables)");
     }
@@ -128,6 +144,11 @@ class SqliteStore final : public TrialStore {
                                          : "PRAGMA synchronous = NORMAL",
          "set synchronous");
     create_schema();
+    // A write at once: a folder that refuses the -wal file, or a full disk, shows here.
+    exec("BEGIN IMMEDIATE", "begin a first write");
+    exec("COMMIT", "commit a first write");
+    identity_ = file_identity();
+    if (!identity_) throw StoreError(path_ + ": cannot stat the study file after opening it");
   }
 
   ~SqliteStore() override {
@@ -317,6 +338,7 @@ class SqliteStore final : public TrialStore {
   void begin() override {
     require_writable("begin a batch");
     if (depth_ == 0) {
+      check_file_still_there();
       exec("BEGIN IMMEDIATE", "begin a transaction");
     } else {
       exec(("SAVEPOINT batch" + std::to_string(depth_)).c_str(), "begin a nested batch");
@@ -495,6 +517,7 @@ class SqliteStore final : public TrialStore {
 
   void require_writable(const char* what) const {
     if (read_only_) throw StoreError(path_ + ": opened read-only, cannot " + what);
+    if (depth_ == 0) check_file_still_there();  // a write outside a batch commits at once
   }
 
   int pragma_int(const char* sql) {
@@ -598,6 +621,26 @@ class SqliteStore final : public TrialStore {
   }
 
   std::string path_;
+  // (device, inode) of the study file, to notice it being deleted or replaced while open: SQLite
+  // would go on writing to the unlinked inode and every result would be lost with it.
+  std::optional<std::pair<dev_t, ino_t>> file_identity() const {
+    struct stat st {};
+    if (::stat(path_.c_str(), &st) != 0) return std::nullopt;
+    return std::make_pair(st.st_dev, st.st_ino);
+  }
+  void check_file_still_there() const {
+    if (!identity_) return;
+    const auto now = file_identity();
+    if (!now) {
+      throw StoreError(path_ + ": the study file was deleted while the sweep ran; nothing more can be "
+                               "recorded (stopping now so that no result is acknowledged and lost)");
+    }
+    if (*now != *identity_) {
+      throw StoreError(path_ + ": the study file was replaced by another file while the sweep ran; "
+                               "stopping rather than writing to the old one");
+    }
+  }
+  std::optional<std::pair<dev_t, ino_t>> identity_;
   bool read_only_ = false;
   std::unique_ptr<sqlite3, DbDeleter> db_;
   std::unordered_map<std::string, StmtPtr> cache_;

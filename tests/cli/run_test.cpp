@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <unistd.h>
 #include <iterator>
 #include <set>
 
@@ -368,4 +369,30 @@ trial:
                           Catch::Contains("accuracy, f1_macro"));
   }
   CHECK_FALSE(std::filesystem::exists(dir.file("m.db")));  // nothing ran, nothing was created
+}
+
+TEST_CASE("a read-only study file is refused at start, not at the first write", "[cli][run]") {
+  test::TempDir dir("run-readonly");
+  const auto cfg = write(dir, "ro.yaml", R"(name: ro
+max_trials: 2
+space:
+  x1: {type: float, low: -5, high: 10}
+  x2: {type: float, low: 0, high: 15}
+trial:
+  function: branin
+)");
+  const auto db = dir.file("ro.db");
+  REQUIRE(run_process({kBin, "run", cfg, "--storage", db, "--in-process", "-q"}).exit_code == 0);
+  // Root writes through file modes: run the second `run` as an unprivileged user when we are root.
+  std::filesystem::permissions(dir.path(), std::filesystem::perms::all, std::filesystem::perm_options::add);
+  std::filesystem::permissions(db, std::filesystem::perms::owner_read | std::filesystem::perms::group_read |
+                                       std::filesystem::perms::others_read,
+                               std::filesystem::perm_options::replace);
+  std::vector<std::string> argv = {kBin, "run", cfg, "--storage", db, "--in-process"};
+  if (::geteuid() == 0) argv.insert(argv.begin(), {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"});
+  auto r = run_process(argv);
+  INFO(r.out);
+  CHECK(r.exit_code != 0);
+  CHECK_THAT(r.out, Catch::Contains("read-only") || Catch::Contains("readonly"));
+  CHECK_THAT(r.out, !Catch::Contains("Resuming"));
 }

@@ -6,10 +6,12 @@
 #include <poll.h>
 #include <signal.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmath>
+#include <cstdio>
 #include <functional>
 #include <limits>
 #include <optional>
@@ -592,4 +594,31 @@ TEST_CASE("a store refuses files that are not its own", "[store]") {
   }
   CHECK_THROWS_WITH(open_sqlite_store(garbage),
                     Catch::Contains(garbage) && Catch::Contains("not a database"));
+}
+
+TEST_CASE("a new study file is the owner's only", "[store]") {
+  hypertune::test::TempDir dir("store-mode");
+  const auto path = dir.file("private.db");
+  {
+    auto store = open_sqlite_store(path);
+    (void)store->open_study(study_record());
+    store->insert_trial(running_trial(0));
+    struct stat st {};
+    REQUIRE(::stat(path.c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0600);
+    REQUIRE(::stat((path + "-wal").c_str(), &st) == 0);
+    CHECK((st.st_mode & 0077) == 0);
+  }
+}
+
+TEST_CASE("a study file deleted or replaced while open stops the next write", "[store]") {
+  hypertune::test::TempDir dir("store-vanish");
+  const auto path = dir.file("gone.db");
+  auto store = open_sqlite_store(path);
+  (void)store->open_study(study_record());
+  store->insert_trial(running_trial(0));
+  REQUIRE(std::remove(path.c_str()) == 0);
+  CHECK_THROWS_WITH(store->insert_trial(running_trial(1)), Catch::Contains("gone.db") && Catch::Contains("was deleted"));
+  // Nor does a batch begin on it.
+  CHECK_THROWS_WITH([&] { TrialStore::Batch batch(*store); }(), Catch::Contains("was deleted"));
 }
