@@ -81,6 +81,7 @@ OpenedStudy open_study(const std::string& config_path, const std::optional<std::
 
   const bool existed = std::filesystem::exists(out.storage_path);
   out.store = scheduler::open_sqlite_store(out.storage_path);
+  out.lock = std::make_unique<scheduler::StudyFileLock>(out.storage_path);
   {
     // Checkpoints and exports may hold what the data holds: the owner's only (trial folders
     // below inherit the protection of this one).

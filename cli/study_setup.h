@@ -19,6 +19,7 @@ struct OpenedStudy {
   std::unique_ptr<scheduler::SweepConfig> config;
   std::string storage_path;
   std::string artifacts_dir;  // checkpoints and exported models: <storage>.artifacts/trial-<n>
+  std::unique_ptr<scheduler::StudyFileLock> lock;  // held while the study is served (first in, last out)
   std::unique_ptr<scheduler::TrialStore> store;
   std::unique_ptr<scheduler::Study> study;
   bool resumed = false;       // the storage already held this study

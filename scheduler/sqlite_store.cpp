@@ -11,11 +11,14 @@
 
 #include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -649,6 +652,23 @@ class SqliteStore final : public TrialStore {
 };
 
 }  // namespace
+
+StudyFileLock::StudyFileLock(const std::string& path) {
+  // flock() is independent of SQLite's fcntl() locks on Linux and the kernel releases it when the
+  // process dies, however it dies, so a crashed scheduler never leaves a stale lock behind.
+  fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd_ < 0) throw StoreError(path + ": cannot open to lock it: " + std::strerror(errno));
+  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd_);
+    fd_ = -1;
+    throw StoreError(path + ": another HyperTune process is serving this study (a scheduler or "
+                            "`hypertune run`); stop it first, or use another storage file");
+  }
+}
+
+StudyFileLock::~StudyFileLock() {
+  if (fd_ >= 0) ::close(fd_);
+}
 
 std::unique_ptr<TrialStore> open_sqlite_store(const std::string& path, Durability durability,
                                               bool read_only) {

@@ -121,6 +121,21 @@ class TrialStore {
 };
 
 // Opens (creating if needed) an SQLite store. `read_only` opens without creating or writing.
+// One driver per study: a scheduler or `hypertune run` holds this lock on the study file while it
+// serves the study, so that a second one is refused instead of interleaving trial numbers and
+// leases. Read-only commands (status, export, report) do not take it. Throws StoreError naming
+// the file when another process holds it. The kernel drops it when the holder dies.
+class StudyFileLock {
+ public:
+  explicit StudyFileLock(const std::string& path);
+  ~StudyFileLock();
+  StudyFileLock(const StudyFileLock&) = delete;
+  StudyFileLock& operator=(const StudyFileLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
 [[nodiscard]] std::unique_ptr<TrialStore> open_sqlite_store(const std::string& path,
                                                             Durability durability = Durability::kNormal,
                                                             bool read_only = false);

@@ -4,6 +4,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <thread>
+#include <chrono>
 #include <unistd.h>
 #include <iterator>
 #include <set>
@@ -395,4 +397,32 @@ trial:
   CHECK(r.exit_code != 0);
   CHECK_THAT(r.out, Catch::Contains("read-only") || Catch::Contains("readonly"));
   CHECK_THAT(r.out, !Catch::Contains("Resuming"));
+}
+
+TEST_CASE("a second run on a study that is being served is refused, and the first goes on", "[cli][run]") {
+  test::TempDir dir("run-lock");
+  const auto marker = dir.file("started");
+  const auto cfg = write(dir, "slow.yaml", R"(name: slow
+max_trials: 2
+space:
+  x: {type: float, low: 0, high: 1}
+trial:
+  command: [sh, -c, "touch )" + marker + R"(; sleep 1.5; echo '@hypertune {{\"value\": 1}}'"]
+)");
+  const auto db = dir.file("slow.db");
+  Process first({kBin, "run", cfg, "--storage", db, "-q"}, dir.file("first.log"));
+  for (int i = 0; i < 200 && !std::filesystem::exists(marker); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  REQUIRE(std::filesystem::exists(marker));  // the first run is serving the study
+  auto second = run_process({kBin, "run", cfg, "--storage", db, "-q"});
+  INFO(second.out);
+  CHECK(second.exit_code == 1);
+  CHECK_THAT(second.out, Catch::Contains("slow.db: another HyperTune process is serving this study"));
+  const auto done = first.wait();
+  CHECK(done.exit_code == 0);
+  CHECK(export_json(db)["trials"].size() == 2);
+  // Once the first has ended, the study can be served again (the lock died with it).
+  auto again = run_process({kBin, "run", cfg, "--storage", db, "-q"});
+  CHECK(again.exit_code == 0);
 }

@@ -46,7 +46,10 @@ struct Fixture {
     return Study(make_record(space), space, search::make_random_sampler(space, search::Direction::kMinimize),
                  nullptr, *store, b);
   }
-  void reopen() { store = open_sqlite_store(dir.file("s.db")); }
+  void reopen() {
+    store.reset();  // one writer per file: the old connection goes first
+    store = open_sqlite_store(dir.file("s.db"));
+  }
 };
 
 nlohmann::json loss(double v) { return {{"loss", v}}; }
