@@ -87,19 +87,6 @@ class Body {
     pk_.pack(key);
     pk_.pack(value);
   }
-  void json(const char* key, const nlohmann::json& value) {
-    pk_.pack(key);
-    pack_json(pk_, value);
-  }
-  template <class T>
-  void optional(const char* key, const std::optional<T>& value) {
-    pk_.pack(key);
-    if (value) {
-      pk_.pack(*value);
-    } else {
-      pk_.pack_nil();
-    }
-  }
 
  private:
   Packer& pk_;
