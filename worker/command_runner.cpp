@@ -211,18 +211,24 @@ class CommandSession {
     if (!step || *step < 1) return bad_line(line, "'step' must be an integer >= 1");
     last_report_ = obj;
     // Already recorded before this (re)start; the scheduler keeps the first report of a step.
-    if (*step <= spec_.start_step) return std::nullopt;
+    if (*step <= spec_.start_step) {
+      (void)proc_.send_control("continue");
+      return std::nullopt;
+    }
 
     const Verdict verdict = ctx_.report(*step, obj);
     last_step_ = *step;
     if (verdict.next_pause) pause_at_ = verdict.next_pause;
     if (verdict.decision == Decision::kPrune) {
+      (void)proc_.send_control("prune");
       proc_.terminate(trial_.grace_period);
       return Outcome::pruned(*step);
     }
     if (verdict.decision == Decision::kPause || (pause_at_ && *step >= *pause_at_)) {
+      (void)proc_.send_control("pause");
       return pause(*step);
     }
+    (void)proc_.send_control("continue");
     return std::nullopt;
   }
 
@@ -305,6 +311,7 @@ std::vector<std::string> child_environment(const TrialSpec& spec, const CommandT
   env.push_back("HYPERTUNE_TRIAL=" + std::to_string(spec.number));
   env.push_back("HYPERTUNE_SEED=" + std::to_string(spec.seed));
   env.push_back("HYPERTUNE_METRIC=" + spec.metric);
+  env.push_back("HYPERTUNE_VERDICT_FD=" + std::to_string(kControlFd));
   if (const auto max_steps = spec.max_steps ? spec.max_steps : trial.steps) {
     env.push_back("HYPERTUNE_MAX_STEPS=" + std::to_string(*max_steps));
   }
@@ -482,6 +489,7 @@ Outcome CommandRunner::run(const TrialSpec& spec, TrialContext& ctx) {
     }
     sub.env = child_environment(spec, trial);
     sub.work_dir = spec.work_dir;
+    sub.control = true;
     if (trial.checkpoint && !spec.checkpoint_dir.empty()) {
       std::error_code ec;
       std::filesystem::create_directories(spec.checkpoint_dir, ec);

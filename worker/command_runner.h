@@ -10,6 +10,10 @@
 //    (kReservedEnv); its working directory is spec.work_dir; it leads its own process group, and
 //    every stop (prune, pause, timeout, shutdown) is SIGTERM to the group, then SIGKILL after
 //    grace_period.
+//  * Each report with a step gets its verdict as a line (`continue`, `pause` or `prune`) on the
+//    child's descriptor HYPERTUNE_VERDICT_FD (a socket; never blocks the runner). A program that
+//    reads it after each report never runs ahead of a pause, so its checkpoint holds exactly the
+//    step the scheduler records; one that does not read it is stopped as before.
 //  * A report of a step at or below spec.start_step is not passed on: the scheduler already has it
 //    (a command without checkpoints restarts from step 1 when resumed).
 //  * Exit 0 with reports but without a final line completes with the last report's metrics.
@@ -38,10 +42,10 @@
 namespace hypertune::worker {
 
 // The variables the runner sets for the child; trial.env may not set them.
-inline constexpr std::array<std::string_view, 8> kReservedEnv = {
-    "HYPERTUNE_PARAMS",      "HYPERTUNE_TRIAL",     "HYPERTUNE_SEED",
-    "HYPERTUNE_METRIC",      "HYPERTUNE_MAX_STEPS", "HYPERTUNE_CHECKPOINT_DIR",
-    "HYPERTUNE_RESUME_FROM", "HYPERTUNE_START_STEP"};
+inline constexpr std::array<std::string_view, 9> kReservedEnv = {
+    "HYPERTUNE_PARAMS",      "HYPERTUNE_TRIAL",      "HYPERTUNE_SEED",
+    "HYPERTUNE_METRIC",      "HYPERTUNE_MAX_STEPS",  "HYPERTUNE_CHECKPOINT_DIR",
+    "HYPERTUNE_RESUME_FROM", "HYPERTUNE_START_STEP", "HYPERTUNE_VERDICT_FD"};
 
 // The `trial:` section of a command trial, checked.
 struct CommandTrial {

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -134,10 +135,17 @@ struct ChildFailure {
 }
 
 // Runs in the child between fork and exec: async-signal-safe calls only.
-[[noreturn]] void exec_child(int devnull, int out, int err, int status, const char* dir,
-                             const char* program, char* const* argv, char* const* envp) noexcept {
+[[noreturn]] void exec_child(int devnull, int out, int err, int control, int status,
+                             const char* dir, const char* program, char* const* argv,
+                             char* const* envp) noexcept {
   ::setpgid(0, 0);
   if (::dup2(devnull, 0) < 0 || ::dup2(out, 1) < 0 || ::dup2(err, 2) < 0) child_fail(status, 2);
+  if (control >= 0) {
+    // The status pipe must survive the dup2 onto kControlFd.
+    if (status == kControlFd) status = ::fcntl(status, F_DUPFD_CLOEXEC, kControlFd + 1);
+    if (control != kControlFd && ::dup2(control, kControlFd) < 0) child_fail(status, 2);
+    if (::fcntl(kControlFd, F_SETFD, 0) < 0) child_fail(status, 2);
+  }
   // Ignored signals and the blocked mask survive exec; the trial must start with defaults.
   struct sigaction dfl {};
   dfl.sa_handler = SIG_DFL;
@@ -147,9 +155,31 @@ struct ChildFailure {
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
   if (dir != nullptr && ::chdir(dir) != 0) child_fail(status, 0);
   // Descriptors the worker opened without O_CLOEXEC (sockets of other libraries) stay private.
-  ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+  ::close_range(control >= 0 ? kControlFd + 1 : 3, ~0U, CLOSE_RANGE_CLOEXEC);
   ::execve(program, argv, envp);
   child_fail(status, 1);
+}
+
+// The keeper: joins the child's process group, waits for end-of-file on the lifeline (all write
+// ends closed: this process has died), then kills the group, itself included. Runs between fork
+// and _exit in a copy of a possibly multi-threaded process: async-signal-safe calls only.
+[[noreturn]] void keep(int lifeline, pid_t group) noexcept {
+  struct sigaction ign {};
+  ign.sa_handler = SIG_IGN;
+  for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGPIPE, SIGUSR1, SIGUSR2}) {
+    ::sigaction(sig, &ign, nullptr);
+  }
+  ::setpgid(0, group);
+  // Nothing else stays open: another trial's pipes held here would never see end-of-file.
+  if (lifeline > 0) ::close_range(0, static_cast<unsigned>(lifeline) - 1, 0);
+  ::close_range(static_cast<unsigned>(lifeline) + 1, ~0U, 0);
+  char c;
+  ssize_t n;
+  do {
+    n = ::read(lifeline, &c, 1);
+  } while (n < 0 && errno == EINTR);
+  ::kill(-group, SIGKILL);
+  ::_exit(0);
 }
 
 }  // namespace
@@ -189,16 +219,25 @@ Subprocess::Started Subprocess::start(const SubprocessOptions& options) {
 
   Fd devnull(::open("/dev/null", O_RDONLY | O_CLOEXEC));
   if (devnull.get() < 0) return {std::nullopt, "cannot open /dev/null: " + errno_text(errno)};
-  PipePair out, err, status;
-  if (!make_pipe(out) || !make_pipe(err) || !make_pipe(status)) {
+  PipePair out, err, status, lifeline;
+  if (!make_pipe(out) || !make_pipe(err) || !make_pipe(status) || !make_pipe(lifeline)) {
     return {std::nullopt, "cannot create pipes: " + errno_text(errno)};
+  }
+  Fd control_parent, control_child;
+  if (options.control) {
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+      return {std::nullopt, "cannot create the control socket: " + errno_text(errno)};
+    }
+    control_parent.reset(sv[0]);
+    control_child.reset(sv[1]);
   }
 
   const pid_t pid = ::fork();
   if (pid < 0) return {std::nullopt, "fork failed: " + errno_text(errno)};
   if (pid == 0) {
-    exec_child(devnull.get(), out.write.get(), err.write.get(), status.write.get(), dir,
-               program->c_str(), argv.data(), envp.data());
+    exec_child(devnull.get(), out.write.get(), err.write.get(), control_child.get(),
+               status.write.get(), dir, program->c_str(), argv.data(), envp.data());
   }
   // Also set from this side so that a signal to the group cannot race the child's own setpgid.
   ::setpgid(pid, pid);
@@ -206,6 +245,26 @@ Subprocess::Started Subprocess::start(const SubprocessOptions& options) {
   err.write.reset();
   status.write.reset();
   devnull.reset();
+  control_child.reset();
+  // The keeper guards the group from here on (the window before is this fork's duration).
+  const pid_t keeper = ::fork();
+  if (keeper == 0) keep(lifeline.read.get(), pid);
+  if (keeper < 0) {
+    const int e = errno;
+    ::kill(-pid, SIGKILL);
+    int st = 0;
+    while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+    }
+    return {std::nullopt, "fork failed (keeper): " + errno_text(e)};
+  }
+  ::setpgid(keeper, pid);
+  lifeline.read.reset();
+  const auto reap_keeper = [keeper] {
+    ::kill(keeper, SIGKILL);
+    int st = 0;
+    while (::waitpid(keeper, &st, 0) < 0 && errno == EINTR) {
+    }
+  };
 
   ChildFailure failure{};
   ssize_t n;
@@ -216,6 +275,7 @@ Subprocess::Started Subprocess::start(const SubprocessOptions& options) {
     int st = 0;
     while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
     }
+    reap_keeper();
     switch (failure.stage) {
       case 0:
         return {std::nullopt, "cannot change to working directory '" + options.work_dir +
@@ -229,10 +289,17 @@ Subprocess::Started Subprocess::start(const SubprocessOptions& options) {
 
   ::fcntl(out.read.get(), F_SETFL, ::fcntl(out.read.get(), F_GETFL) | O_NONBLOCK);
   ::fcntl(err.read.get(), F_SETFL, ::fcntl(err.read.get(), F_GETFL) | O_NONBLOCK);
-  return {Subprocess(pid, out.read.release(), err.read.release()), {}};
+  if (control_parent.get() >= 0) {
+    ::fcntl(control_parent.get(), F_SETFL, ::fcntl(control_parent.get(), F_GETFL) | O_NONBLOCK);
+  }
+  return {Subprocess(pid, out.read.release(), err.read.release(), control_parent.release(), keeper,
+                     lifeline.write.release()),
+          {}};
 }
 
-Subprocess::Subprocess(pid_t pid, int out_fd, int err_fd) noexcept : pid_(pid) {
+Subprocess::Subprocess(pid_t pid, int out_fd, int err_fd, int control_fd, pid_t keeper,
+                       int lifeline) noexcept
+    : pid_(pid), control_fd_(control_fd), keeper_(keeper), lifeline_(lifeline) {
   out_.fd = out_fd;
   err_.fd = err_fd;
 #ifdef SYS_pidfd_open
@@ -245,6 +312,9 @@ Subprocess::Subprocess(pid_t pid, int out_fd, int err_fd) noexcept : pid_(pid) {
 Subprocess::Subprocess(Subprocess&& other) noexcept
     : pid_(std::exchange(other.pid_, -1)),
       pidfd_(std::exchange(other.pidfd_, -1)),
+      control_fd_(std::exchange(other.control_fd_, -1)),
+      keeper_(std::exchange(other.keeper_, -1)),
+      lifeline_(std::exchange(other.lifeline_, -1)),
       out_(std::exchange(other.out_, {})),
       err_(std::exchange(other.err_, {})),
       pending_(std::move(other.pending_)),
@@ -257,6 +327,9 @@ Subprocess& Subprocess::operator=(Subprocess&& other) noexcept {
     pidfd_ = std::exchange(other.pidfd_, -1);
     out_ = std::exchange(other.out_, {});
     err_ = std::exchange(other.err_, {});
+    control_fd_ = std::exchange(other.control_fd_, -1);
+    keeper_ = std::exchange(other.keeper_, -1);
+    lifeline_ = std::exchange(other.lifeline_, -1);
     pending_ = std::move(other.pending_);
     status_ = std::move(other.status_);
   }
@@ -272,13 +345,36 @@ void Subprocess::release() noexcept {
     while (::waitpid(pid_, &st, 0) < 0 && errno == EINTR) {
     }
   }
+  reap_keeper();
   for (Pipe* p : {&out_, &err_}) {
     if (p->fd >= 0) ::close(p->fd);
     p->fd = -1;
   }
-  if (pidfd_ >= 0) ::close(pidfd_);
-  pidfd_ = -1;
+  for (int* fd : {&pidfd_, &control_fd_, &lifeline_}) {
+    if (*fd >= 0) ::close(*fd);
+    *fd = -1;
+  }
   pid_ = -1;
+}
+
+void Subprocess::reap_keeper() noexcept {
+  if (keeper_ <= 0) return;
+  // Normally already killed with the group; also a no-op for a keeper that has exited.
+  ::kill(keeper_, SIGKILL);
+  int st = 0;
+  while (::waitpid(keeper_, &st, 0) < 0 && errno == EINTR) {
+  }
+  keeper_ = -1;
+}
+
+bool Subprocess::send_control(std::string_view line) {
+  if (control_fd_ < 0) return false;
+  std::string text;
+  text.reserve(line.size() + 1);
+  text.append(line.data(), line.size());
+  text.push_back('\n');
+  const ssize_t n = ::send(control_fd_, text.data(), text.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  return n == static_cast<ssize_t>(text.size());
 }
 
 bool Subprocess::output_open() const noexcept { return out_.fd >= 0 || err_.fd >= 0; }
@@ -373,6 +469,7 @@ ExitStatus Subprocess::reap() {
     if (WIFSIGNALED(st)) status.signal = WTERMSIG(st);
   }
   status_ = status;
+  reap_keeper();
   return status;
 }
 

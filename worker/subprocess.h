@@ -18,6 +18,12 @@
 //    never signalled after reaping.
 //  * The destructor kills the group (SIGKILL) and reaps the leader if it is still running;
 //    a Subprocess never leaves a zombie behind.
+//  * The group dies with this process, even when this process is SIGKILLed: a keeper process in
+//    the child's group (ignoring SIGTERM, SIGINT, SIGHUP) holds the read end of a pipe that only
+//    this process can write; when this process dies the pipe reads end-of-file and the keeper
+//    sends SIGKILL to the whole group. The keeper dies with the group when it is killed here.
+//  * With `control` set, the child gets one end of a socket pair as descriptor kControlFd, and
+//    send_control() writes lines to it (never blocking; what does not fit is dropped).
 // Not here: parsing what the child prints, timeouts (the caller polls), resource limits.
 // Thread-safety: none; one thread owns a Subprocess. start() is safe to call from several
 // threads at once (the child does only async-signal-safe work between fork and exec).
@@ -28,6 +34,7 @@
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace hypertune::worker {
@@ -45,7 +52,10 @@ struct SubprocessOptions {
   std::vector<std::string> argv;  // argv[0] is the program; must not be empty
   std::vector<std::string> env;   // the child's whole environment, "NAME=value" each
   std::string work_dir;           // empty: the parent's working directory
+  bool control = false;           // give the child a socket on descriptor kControlFd
 };
+
+inline constexpr int kControlFd = 3;
 
 enum class Stream { kStdout, kStderr };
 
@@ -88,11 +98,18 @@ class Subprocess {
   // of the group; reaps. Output that arrives meanwhile stays readable through read_lines().
   // A no-op returning the known status when the leader was already reaped.
   ExitStatus terminate(std::chrono::milliseconds grace);
+  // Writes `line` and a newline to the control socket without blocking. False when there is no
+  // control socket, the child closed its end, or the socket buffer is full.
+  bool send_control(std::string_view line);
+  // The keeper's pid (tests check that it goes away with the group); -1 when none runs.
+  [[nodiscard]] pid_t keeper_pid() const noexcept { return keeper_; }
 
  private:
-  Subprocess(pid_t pid, int out_fd, int err_fd) noexcept;
+  Subprocess(pid_t pid, int out_fd, int err_fd, int control_fd, pid_t keeper,
+             int lifeline) noexcept;
   [[nodiscard]] bool leader_exited() const noexcept;
   ExitStatus reap();
+  void reap_keeper() noexcept;
   void release() noexcept;
 
   struct Pipe {
@@ -104,6 +121,9 @@ class Subprocess {
 
   pid_t pid_ = -1;
   int pidfd_ = -1;  // readable once the leader exits; -1 where pidfd_open is not available
+  int control_fd_ = -1;
+  pid_t keeper_ = -1;  // in the child's group; reaped after the group is killed
+  int lifeline_ = -1;  // the write end of the keeper's pipe, never written
   Pipe out_;
   Pipe err_;
   std::vector<OutputLine> pending_;   // read while terminate() waited

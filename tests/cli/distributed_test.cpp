@@ -241,6 +241,64 @@ TEST_CASE("a worker killed mid-trial loses the trial to the queue and it finishe
   CHECK(read_file(sched.log).find("worker 'victim' lost") != std::string::npos);
 }
 
+TEST_CASE("a SIGKILLed worker's trial processes die with it and the re-queued run never overlaps",
+          "[cli][distributed]") {
+  test::TempDir dir("distorphan");
+  // Each run first records which processes of earlier runs are still alive (an overlap), then
+  // its own shell and a background child, which outlives the shell unless the group is killed.
+  std::ofstream(dir.file("trial.sh")) << R"(for p in $(cat pids.txt 2>/dev/null); do
+  # alive and not a zombie waiting for init
+  if [ -r "/proc/$p/stat" ] && ! grep -q ') Z ' "/proc/$p/stat"; then echo "$p" >> overlaps.txt; fi
+done
+# The first run would go on for long; a re-run is short.
+if [ -e pids.txt ]; then d=0.2; else d=30; fi
+sleep "$d" &
+echo $$ $! >> pids.txt
+wait
+echo '@hypertune {"value": 1}'
+)";
+  const auto cfg = write(dir, "orphan.yaml", R"(
+name: orphans
+seed: 1
+max_trials: 1
+space:
+  x: {type: float, low: 0, high: 1}
+sampler: random
+trial:
+  command: ["/bin/sh", "trial.sh"]
+)");
+  const auto db = dir.file("orphan.db");
+  SchedulerProcess sched(dir, cfg, db, "tcp://127.0.0.1:*", "sched");
+  auto victim = start_worker(dir, sched.endpoint, "victim");
+  std::vector<pid_t> first_run;
+  REQUIRE(wait_until(
+      [&] {
+        std::ifstream in(dir.file("pids.txt"));
+        pid_t a = 0, b = 0;
+        if (!(in >> a >> b)) return false;
+        first_run = {a, b};
+        return true;
+      },
+      10s));
+  victim->signal(SIGKILL);
+  (void)victim->wait();
+  for (pid_t pid : first_run) {
+    INFO("process " << pid << " of the killed worker's trial");
+    CHECK(test::process_gone(pid, 2000ms));
+  }
+  auto survivor = start_worker(dir, sched.endpoint, "survivor");
+  const auto r = sched.process->wait();
+  INFO(read_file(sched.log) << read_file(dir.file("survivor.log")));
+  REQUIRE(r.exit_code == 0);
+  CHECK(survivor->wait().exit_code == 0);
+  check_complete_once(load(db), 1);
+  CHECK_FALSE(fs::exists(dir.file("overlaps.txt")));
+  std::ifstream runs(dir.file("pids.txt"));
+  int lines = 0;
+  for (std::string line; std::getline(runs, line);) ++lines;
+  CHECK(lines == 2);
+}
+
 TEST_CASE("the scheduler killed mid-sweep and restarted on its storage finishes the sweep without duplicates",
           "[cli][distributed]") {
   test::TempDir dir("distrestart");

@@ -7,7 +7,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <fstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -100,6 +102,20 @@ bool wait_until(F cond, std::chrono::milliseconds timeout) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return cond();
+}
+
+// True once `pid` is gone within `timeout`: no such process, or a zombie whose reaper is not us.
+inline bool process_gone(pid_t pid, std::chrono::milliseconds timeout = std::chrono::milliseconds(3000)) {
+  return wait_until(
+      [pid] {
+        if (::kill(pid, 0) != 0 && errno == ESRCH) return true;
+        std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+        std::string line;
+        if (!std::getline(stat, line)) return false;
+        const auto close = line.rfind(')');
+        return close != std::string::npos && close + 2 < line.size() && line[close + 2] == 'Z';
+      },
+      timeout);
 }
 
 }  // namespace hypertune::test

@@ -1,6 +1,7 @@
 #include "worker/command_runner.h"
 
 #include <signal.h>
+#include <sys/wait.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -9,11 +10,13 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "base/error.h"
+#include "tests/support/process.h"
 #include "tests/support/temp_dir.h"
 #include "tests/worker/helpers/scripted_context.h"
 #include "worker/subprocess.h"
@@ -23,6 +26,7 @@ namespace {
 using hypertune::ConfigError;
 using hypertune::test::ScriptedContext;
 using hypertune::test::TempDir;
+using hypertune::test::process_gone;
 using hypertune::worker::CommandRunner;
 using hypertune::worker::CommandRunnerOptions;
 using hypertune::worker::CommandTrial;
@@ -61,23 +65,6 @@ TrialSpec sh_spec(const std::string& script, const std::string& work_dir) {
 
 double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
-}
-
-// Gone: no such process, or a zombie waiting for a reaper that is not ours.
-bool process_gone(pid_t pid) {
-  const auto deadline = Clock::now() + milliseconds(3000);
-  while (Clock::now() < deadline) {
-    if (::kill(pid, 0) != 0 && errno == ESRCH) return true;
-    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-    std::string line;
-    if (std::getline(stat, line)) {
-      const auto close = line.rfind(')');
-      if (close != std::string::npos && close + 2 < line.size() && line[close + 2] == 'Z')
-        return true;
-    }
-    std::this_thread::sleep_for(milliseconds(10));
-  }
-  return false;
 }
 
 }  // namespace
@@ -327,17 +314,24 @@ TEST_CASE("command trials stop when the worker shuts down", "[runner]") {
 
 TEST_CASE("command trials with checkpoints pause and resume where they stopped", "[runner]") {
   TempDir dir("ht-cmd-ckpt");
-  auto spec = helper_spec({"--steps", "6", "--checkpoint"}, dir.path().string());
+  auto spec = helper_spec({"--steps", "6", "--checkpoint", "--wait-verdicts"}, dir.path().string());
   spec.trial["checkpoint"] = true;
   spec.checkpoint_dir = dir.file("trial-12");  // created by the runner
   spec.pause_at = 3;
+  // The verdict of step 3 is slow to come: a program that went on meanwhile would have saved
+  // step 6 by then. This one waits for its verdicts, so its checkpoint holds step 3 exactly.
   ScriptedContext first;
+  first.slow(3, milliseconds(500));
   const auto paused = CommandRunner().run(spec, first);
   INFO(paused.error);
   REQUIRE(paused.kind == Kind::kPaused);
   CHECK(paused.last_step == 3);
   CHECK(paused.checkpoint == spec.checkpoint_dir);
   CHECK(first.steps() == std::vector<int64_t>{1, 2, 3});
+  {
+    std::ifstream state(dir.file("trial-12/state.json"));
+    CHECK(json::parse(state).at("step") == 3);
+  }
 
   spec.pause_at.reset();
   spec.checkpoint = paused.checkpoint;
@@ -602,4 +596,81 @@ TEST_CASE("the example command trial pauses at every rung and resumes exactly", 
   REQUIRE(ctx.reports.size() == 27);
   for (size_t i = 0; i < 27; ++i) CHECK(ctx.reports[i] == straight.reports[i]);
   CHECK(out.metrics == full.metrics);
+}
+
+TEST_CASE("a trial's process group dies with its worker, even a worker killed with SIGKILL",
+          "[runner]") {
+  // The "worker" is a forked copy of this test; it starts a group (leader and a grandchild),
+  // passes the pids up a pipe and waits to be killed. Nothing of the group may outlive it.
+  int fds[2];
+  REQUIRE(::pipe(fds) == 0);
+  const pid_t worker = ::fork();
+  REQUIRE(worker >= 0);
+  if (worker == 0) {
+    ::close(fds[0]);
+    hypertune::worker::SubprocessOptions opts;
+    opts.argv = {"/bin/sh", "-c", "sleep 60 & echo $!; exec sleep 61"};
+    opts.env = hypertune::worker::current_environment();
+    auto started = Subprocess::start(opts);
+    if (!started.process) ::_exit(1);
+    std::string grandchild;
+    const auto deadline = Clock::now() + milliseconds(10000);
+    while (grandchild.empty() && Clock::now() < deadline) {
+      for (auto& line : started.process->read_lines(milliseconds(100))) grandchild = line.text;
+    }
+    const std::string msg = std::to_string(started.process->pid()) + " " + grandchild + " " +
+                            std::to_string(started.process->keeper_pid()) + "\n";
+    if (::write(fds[1], msg.data(), msg.size()) != static_cast<ssize_t>(msg.size())) ::_exit(1);
+    ::pause();
+    ::_exit(0);
+  }
+  ::close(fds[1]);
+  std::string text;
+  char buf[128];
+  ssize_t n;
+  while (text.find('\n') == std::string::npos && (n = ::read(fds[0], buf, sizeof buf)) > 0) {
+    text.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fds[0]);
+  pid_t leader = 0, grandchild = 0, keeper = 0;
+  std::istringstream(text) >> leader >> grandchild >> keeper;
+  INFO("pids from the worker: " << text);
+  REQUIRE(leader > 0);
+  REQUIRE(grandchild > 0);
+  REQUIRE(keeper > 0);
+  CHECK(::kill(grandchild, 0) == 0);
+  CHECK(::getpgid(grandchild) == leader);
+  CHECK(::getpgid(keeper) == leader);
+
+  REQUIRE(::kill(worker, SIGKILL) == 0);
+  int st = 0;
+  REQUIRE(::waitpid(worker, &st, 0) == worker);
+  CHECK(process_gone(leader));
+  CHECK(process_gone(grandchild));
+  CHECK(process_gone(keeper));
+}
+
+TEST_CASE("a normally ended subprocess leaves no keeper behind", "[runner]") {
+  hypertune::worker::SubprocessOptions opts;
+  opts.argv = {"/bin/sh", "-c", "exit 0"};
+  opts.env = hypertune::worker::current_environment();
+  pid_t keeper = 0;
+  {
+    auto started = Subprocess::start(opts);
+    REQUIRE(started.process);
+    keeper = started.process->keeper_pid();
+    REQUIRE(keeper > 0);
+    CHECK(started.process->wait().success());
+    // Reaped by wait(): not even a zombie is left.
+    CHECK(::waitpid(keeper, nullptr, WNOHANG) == -1);
+  }
+  // A subprocess dropped while running is killed and reaped with its keeper.
+  opts.argv = {"/bin/sh", "-c", "exec sleep 30"};
+  auto running = Subprocess::start(opts);
+  REQUIRE(running.process);
+  const pid_t k = running.process->keeper_pid();
+  const pid_t leader = running.process->pid();
+  running.process.reset();
+  CHECK(::kill(k, 0) == -1);
+  CHECK(::kill(leader, 0) == -1);
 }

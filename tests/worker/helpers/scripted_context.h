@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -26,6 +27,11 @@ class ScriptedContext final : public worker::TrialContext {
     return *this;
   }
   ScriptedContext& on(int64_t step, hypertune::Decision decision) { return on(step, {decision, {}}); }
+  // The verdict for `step` comes only after `delay`, as when the scheduler is slow to answer.
+  ScriptedContext& slow(int64_t step, std::chrono::milliseconds delay) {
+    delays_[step] = delay;
+    return *this;
+  }
   // stop_requested() is true once this many reports were made.
   ScriptedContext& stop_after(size_t reports) {
     stop_after_ = reports;
@@ -36,6 +42,7 @@ class ScriptedContext final : public worker::TrialContext {
   hypertune::Verdict report(int64_t step, const nlohmann::json& metrics) override {
     reports.emplace_back(step, metrics);
     last_report_at = Clock::now();
+    if (const auto d = delays_.find(step); d != delays_.end()) std::this_thread::sleep_for(d->second);
     const auto it = verdicts_.find(step);
     return it == verdicts_.end() ? hypertune::Verdict{} : it->second;
   }
@@ -54,6 +61,7 @@ class ScriptedContext final : public worker::TrialContext {
 
  private:
   std::map<int64_t, hypertune::Verdict> verdicts_;
+  std::map<int64_t, std::chrono::milliseconds> delays_;
   std::optional<size_t> stop_after_;
   std::atomic<bool> stop_{false};
 };

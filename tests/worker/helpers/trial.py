@@ -20,6 +20,8 @@ def main():
     p.add_argument("--ignore-term", action="store_true", help="ignore SIGTERM (and so does the grandchild)")
     p.add_argument("--grandchild", action="store_true", help="start /bin/sleep in the process group")
     p.add_argument("--checkpoint", action="store_true", help="save state.json before each report")
+    p.add_argument("--wait-verdicts", action="store_true",
+                   help="read the verdict of each report from $HYPERTUNE_VERDICT_FD before going on")
     p.add_argument("--chatter", action="store_true", help="print plain lines on stdout and stderr")
     p.add_argument("--stderr-lines", type=int, default=0, help="lines to print on stderr at the end")
     p.add_argument("--exit", type=int, default=0, help="exit status")
@@ -53,6 +55,9 @@ def main():
             resumed_from = json.load(f)["step"]
         first = resumed_from + 1
 
+    verdicts = None
+    if args.wait_verdicts:
+        verdicts = os.fdopen(int(os.environ["HYPERTUNE_VERDICT_FD"]), "r")
     value = None
     for step in range(first, steps + 1):
         time.sleep(args.sleep)
@@ -69,6 +74,8 @@ def main():
         if resumed_from is not None:
             report["resumed_from"] = resumed_from
         print("@hypertune " + json.dumps(report), flush=True)
+        if verdicts is not None and verdicts.readline().strip() != "continue":
+            return 0  # paused or pruned: the state of this step is saved; stop here
 
     for i in range(1, args.stderr_lines + 1):
         print(f"err-{i:03d}", file=sys.stderr, flush=True)
