@@ -135,9 +135,10 @@ void serve(const SchedulerArgs& args) {
   g_dispatcher.store(nullptr);
 
   const auto st = dispatcher.stats();
-  if (st.dropped || st.refused_version || st.auth_refused) {
-    spdlog::warn("{} malformed message(s) dropped, {} worker(s) refused for their protocol version, {} for their key",
-                 st.dropped, st.refused_version, st.auth_refused);
+  if (st.dropped || st.refused_version || st.auth_refused || st.handshake_failed) {
+    spdlog::warn("{} malformed message(s) dropped, {} worker(s) refused for their protocol version, {} for their key, "
+                 "{} failed security handshake(s)",
+                 st.dropped, st.refused_version, st.auth_refused, st.handshake_failed);
   }
   if (ending == scheduler::Dispatcher::Ending::kStopped) {
     std::fprintf(stderr,

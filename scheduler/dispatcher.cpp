@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <utility>
 
 #include <spdlog/spdlog.h>
@@ -114,6 +115,10 @@ struct Dispatcher::Impl {
   zmq::context_t ctx;
   std::unique_ptr<ZapHandler> zap;  // bound before the router so no handshake escapes it
   zmq::socket_t router;
+  // Failed security handshakes show only here: a worker with a wrong server key or without keys
+  // would otherwise fail unseen on this side.
+  std::optional<zmq::socket_t> monitor;
+  uint64_t handshake_failures = 0;
 
   std::map<std::string, Worker> workers;          // by instance
   std::map<std::string, std::string> by_routing;  // routing id -> instance
@@ -131,6 +136,40 @@ struct Dispatcher::Impl {
 
   void send(const std::string& routing, const proto::Message& m) {
     outbox.push_back({routing, proto::encode(m)});
+  }
+
+  void drain_monitor() {
+    while (monitor) {
+      zmq::message_t ev;
+      if (!proto::recv_msg(*monitor, ev, zmq::recv_flags::dontwait)) return;
+      zmq::message_t addr;
+      if (ev.more()) (void)proto::recv_msg(*monitor, addr, zmq::recv_flags::none);
+      if (ev.size() < 6) continue;
+      uint16_t event = 0;
+      uint32_t value = 0;
+      std::memcpy(&event, ev.data(), 2);
+      std::memcpy(&value, static_cast<const char*>(ev.data()) + 2, 4);
+      if (event != ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL && event != ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) continue;
+      st.handshake_failed = ++handshake_failures;
+      if (!worth_logging(handshake_failures)) continue;
+      std::string cause;
+      if (event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
+        // libzmq reports a security mismatch seen by the peer as a broken connection.
+        cause = opt.curve ? "the peer broke off the handshake: most likely a worker that uses no CURVE keys, and this "
+                            "scheduler requires them (--keys, --server-key)"
+                          : "the peer broke off the handshake: most likely a worker that uses CURVE keys, and this "
+                            "scheduler has none (start it with --keys and --allow)";
+      } else if (value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH) {
+        cause = opt.curve ? "it uses no CURVE keys, and this scheduler requires them (--keys, --server-key)"
+                          : "it uses CURVE keys, and this scheduler has none (start it with --keys and --allow)";
+      } else if (value == ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC || value == ZMQ_PROTOCOL_ERROR_ZMTP_KEY_EXCHANGE) {
+        cause = "its HELLO does not decrypt: the worker's --server-key is most likely not this scheduler's public key";
+      } else {
+        cause = "ZMTP protocol error " + std::to_string(value) + " (not a hypertune worker, or a damaged connection)";
+      }
+      spdlog::warn("a connection to {} failed its security handshake ({} so far): {}", addr.to_string(),
+                   handshake_failures, cause);
+    }
   }
 
   void flush() {
@@ -487,6 +526,13 @@ Dispatcher::Dispatcher(Study& study, TrialStore& store, DispatcherOptions option
     r.set(zmq::sockopt::curve_server, true);
     r.set(zmq::sockopt::curve_secretkey, o.curve->secret_z85);
   }
+  const std::string mon = "inproc://hypertune-dispatcher-monitor";
+  if (zmq_socket_monitor(r.handle(), mon.c_str(),
+                         ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) == 0) {
+    impl_->monitor.emplace(impl_->ctx, zmq::socket_type::pair);
+    impl_->monitor->set(zmq::sockopt::linger, 0);
+    impl_->monitor->connect(mon);
+  }
   try {
     r.bind(o.bind);
   } catch (const zmq::error_t& e) {
@@ -538,11 +584,13 @@ Dispatcher::Ending Dispatcher::run() {
     std::vector<zmq::pollitem_t> items;
     items.push_back({s.router.handle(), 0, ZMQ_POLLIN, 0});
     if (s.zap) items.push_back({s.zap->socket().handle(), 0, ZMQ_POLLIN, 0});
+    if (s.monitor) items.push_back({s.monitor->handle(), 0, ZMQ_POLLIN, 0});
     const auto now0 = Clock::now();
     auto wait = std::chrono::duration_cast<milliseconds>(next_heartbeat - now0);
     wait = std::clamp(wait, milliseconds(0), max_wait);
     poll_for(items, wait);
     if (s.zap && (items[1].revents & ZMQ_POLLIN)) s.zap->handle_pending();
+    s.drain_monitor();
 
     s.read_available();
     const auto now = Clock::now();
@@ -586,8 +634,10 @@ void Dispatcher::serve_finished() {
     std::vector<zmq::pollitem_t> items;
     items.push_back({s.router.handle(), 0, ZMQ_POLLIN, 0});
     if (s.zap) items.push_back({s.zap->socket().handle(), 0, ZMQ_POLLIN, 0});
+    if (s.monitor) items.push_back({s.monitor->handle(), 0, ZMQ_POLLIN, 0});
     poll_for(items, milliseconds(100));
     if (s.zap && (items[1].revents & ZMQ_POLLIN)) s.zap->handle_pending();
+    s.drain_monitor();
     s.read_available();
     for (const auto& [routing, frame] : s.inbox) {
       const proto::Decoded d = proto::decode(frame, s.opt.max_message_bytes);

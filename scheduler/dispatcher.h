@@ -83,6 +83,7 @@ struct DispatcherStats {
   uint64_t unknown_peer = 0;     // messages from connections that never said HELLO
   uint64_t unknown_trial = 0;    // reports/results for trials the study does not have
   uint64_t auth_refused = 0;     // CURVE handshakes refused by the allow list
+  uint64_t handshake_failed = 0; // security handshakes that failed (wrong server key, no keys)
   uint64_t workers_joined = 0;   // HELLOs accepted (reconnects included)
   uint64_t workers_lost = 0;     // leases expired
   uint64_t workers_left = 0;     // DISCONNECTs from workers

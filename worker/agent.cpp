@@ -94,6 +94,13 @@ struct Agent::Impl {
   std::optional<zmq::socket_t> sock;
   std::optional<zmq::socket_t> monitor;
   int monitor_seq = 0;
+  // CURVE fails silently on the client side when the server key is wrong: the scheduler cannot
+  // read this worker's HELLO and drops the connection. Connections that reached the scheduler
+  // but never completed the handshake are counted; kMaxSilentHandshakes in a row end the worker.
+  static constexpr int kMaxSilentHandshakes = 3;
+  bool transport_up = false;       // the current TCP connection is established
+  bool handshake_done = false;     // ... and its security handshake succeeded
+  int silent_handshakes = 0;
   int efd = -1;
   std::atomic<bool> stop_requested{false};
 
@@ -246,8 +253,12 @@ struct Agent::Impl {
     }
     // Handshake failures (a refused key, a security mismatch) only show on the monitor.
     const std::string mon = "inproc://hypertune-agent-monitor-" + std::to_string(++monitor_seq);
+    transport_up = false;
+    handshake_done = false;
     if (zmq_socket_monitor(sock->handle(), mon.c_str(),
-                           ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) == 0) {
+                           ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                               ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED |
+                               ZMQ_EVENT_HANDSHAKE_SUCCEEDED) == 0) {
       monitor.emplace(ctx, zmq::socket_type::pair);
       monitor->set(zmq::sockopt::linger, 0);
       monitor->connect(mon);
@@ -261,7 +272,21 @@ struct Agent::Impl {
     send_hello(now);
   }
 
+  // The current connection reached the scheduler but its CURVE handshake never completed.
+  void handshake_went_silent() {
+    if (!opt.curve || !transport_up || handshake_done) return;
+    transport_up = false;
+    if (++silent_handshakes < kMaxSilentHandshakes || ending) return;
+    end(AgentEnd::kRefused,
+        "the CURVE handshake with " + opt.connect + " never completed (" +
+            std::to_string(silent_handshakes) +
+            " connections reached it and were dropped): the server key given with --server-key "
+            "(or HYPERTUNE_SERVER_KEY) is most likely not this scheduler's public key");
+  }
+
   void close_socket() {
+    if (sock && monitor) drain_monitor();
+    handshake_went_silent();
     if (sock && monitor) zmq_socket_monitor(sock->handle(), nullptr, 0);
     monitor.reset();
     sock.reset();
@@ -500,6 +525,21 @@ struct Agent::Impl {
       uint32_t value = 0;
       std::memcpy(&event, ev.data(), 2);
       std::memcpy(&value, static_cast<const char*>(ev.data()) + 2, 4);
+      if (event == ZMQ_EVENT_CONNECTED) {
+        transport_up = true;
+        handshake_done = false;
+        continue;
+      }
+      if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+        handshake_done = true;
+        silent_handshakes = 0;
+        continue;
+      }
+      if (event == ZMQ_EVENT_DISCONNECTED) {
+        handshake_went_silent();
+        if (ending) return;
+        continue;
+      }
       if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
         end(AgentEnd::kRefused, "the scheduler at " + opt.connect + " refused this worker's CURVE key (status " +
                                     std::to_string(value) + "): add its public key to the scheduler's --allow list");

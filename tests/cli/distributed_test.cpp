@@ -485,6 +485,18 @@ TEST_CASE("with CURVE keys a worker whose key is not allowed is refused on both 
   CHECK(plain.exit_code == 2);
   CHECK(plain.out.find("requires CURVE keys") != std::string::npos);
 
+  // A wrong server key (here the worker's own public key): CURVE gives the client no error, the
+  // scheduler just cannot read its HELLO. The worker gives up after a few tries and says why.
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto wrong = run_process(concat({kBin, "worker", "--connect", sched.endpoint, "--name", "wrong", "--keys",
+                                         (keys / "good.key").string(), "--server-key", (keys / "good.pub").string()},
+                                        kWorkerTiming));
+  INFO(wrong.out);
+  CHECK(wrong.exit_code == 2);
+  CHECK(wrong.out.find("--server-key") != std::string::npos);
+  CHECK(wrong.out.find("not this scheduler's public key") != std::string::npos);
+  CHECK(std::chrono::steady_clock::now() - t0 < 30s);
+
   // The keys may come from the environment (as from a Kubernetes Secret).
   auto good = std::make_unique<Process>(
       std::vector<std::string>{"/usr/bin/env", "HYPERTUNE_SCHEDULER=" + sched.endpoint,
@@ -496,7 +508,11 @@ TEST_CASE("with CURVE keys a worker whose key is not allowed is refused on both 
   INFO(read_file(sched.log) << read_file(dir.file("good.log")));
   REQUIRE(r.exit_code == 0);
   CHECK(good->wait().exit_code == 0);
-  CHECK(read_file(sched.log).find("is not in the allow list") != std::string::npos);
+  const auto log = read_file(sched.log);
+  CHECK(log.find("is not in the allow list") != std::string::npos);
+  // The two workers that failed their handshake are in the scheduler's log too.
+  CHECK(log.find("uses no CURVE keys") != std::string::npos);
+  CHECK(log.find("--server-key is most likely not this scheduler's public key") != std::string::npos);
   check_complete_once(load(db), 20);
   for (const auto& t : load(db)) CHECK(t.worker == "good");
 }
