@@ -93,7 +93,7 @@ void derive_budget(Plan& plan, const BaselineOptions& opts) {
   const double per_epoch_avg = 0.001 * models + rows_train * avg_units * kSecondsPerUnit;
   const double per_epoch_max = 0.001 * models + rows_train * max_units * kSecondsPerUnit;
   const double per_trial_overhead = 0.05;
-  plan.sweep_seconds = 0.6 * opts.budget_seconds;
+  plan.sweep_seconds = 0.65 * opts.budget_seconds;
   const int64_t cap = plan.max_epochs;
   const std::pair<int64_t, double> choices[] = {{81, 0.39}, {27, 0.48}, {9, 0.6}, {3, 0.78}};
   double fraction = 0.78;
@@ -357,6 +357,7 @@ std::string sweep_yaml(const Plan& plan, const SweepPaths& paths, const Baseline
     << (plan.direction == search::Direction::kMaximize ? "maximize" : "minimize") << "\n";
   y << "max_trials: " << plan.max_trials << "\n";
   y << "timeout: " << std::max<int64_t>(1, static_cast<int64_t>(plan.sweep_seconds * 1000)) << "ms\n";
+  y << "on_timeout: stop\n";
   y << "storage: " << quoted(paths.storage) << "\n";
   y << "space:\n";
   // One conditional-free space: the pipeline section rejects keys its model type does not use,

@@ -422,22 +422,11 @@ void run_baseline(const BaselineArgs& a) {
   // The sweep: an ordinary config file, run by the executor behind `hypertune run`.
   const fs::path sweep_path = dir / "sweep.yaml";
   write_text(sweep_path, baseline::sweep_yaml(plan, paths, opts, "baseline-" + out.filename().string()));
-  std::atomic<bool> stop{false};
   bool stopped_by_budget = false;
   {
     OpenedStudy s = open_study(sweep_path.string(), std::nullopt, std::nullopt);
-    // Safety stop: the sweep's own timeout ends it at 60% of the budget; this also cuts trials
-    // still running at 70%, so refit and prediction keep their share.
-    std::mutex mu;
-    std::condition_variable cv;
-    bool finished = false;
-    std::thread watchdog([&] {
-      std::unique_lock lock(mu);
-      if (!cv.wait_for(lock, std::chrono::duration<double>(0.7 * opts.budget_seconds - elapsed()),
-                       [&] { return finished; })) {
-        stop.store(true);
-      }
-    });
+    // The sweep's own timeout (on_timeout: stop) is the hard stop: trials still running at it
+    // are cut, so refit and prediction keep their share of the budget.
     if (a.connect) {
       // Worker processes train the trials: this process serves the sweep at --connect.
       scheduler::DispatcherOptions dopts;
@@ -465,19 +454,7 @@ void run_baseline(const BaselineArgs& a) {
                     dispatcher->endpoint().c_str(), a.keys ? " (CURVE)" : "", dispatcher->endpoint().c_str());
         std::fflush(stdout);
       }
-      std::atomic<bool> served{false};
-      std::thread stopper([&] {
-        while (!served.load()) {
-          if (stop.load()) {
-            dispatcher->request_stop(false);
-            return;
-          }
-          std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        }
-      });
       (void)dispatcher->run();
-      served.store(true);
-      stopper.join();
     } else {
       LocalRunOptions ro;
       ro.slots = a.workers;
@@ -485,17 +462,10 @@ void run_baseline(const BaselineArgs& a) {
       ro.work_dir = s.config->config_dir.string();
       ro.artifacts_dir = s.artifacts_dir;
       ro.threads_per_trial = 1;
-      ro.stop = &stop;
       (void)run_in_process(*s.study, ro);
     }
-    {
-      std::lock_guard lock(mu);
-      finished = true;
-    }
-    cv.notify_all();
-    watchdog.join();
     const auto p = s.study->progress();
-    stopped_by_budget = stop.load() || p.complete + p.pruned + p.failed < plan.max_trials;
+    stopped_by_budget = s.study->past_deadline() || p.complete + p.pruned + p.failed < plan.max_trials;
   }
   const StoredStudy st = load_stored_study(paths.storage);
   const auto* best = st.best();

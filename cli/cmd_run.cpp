@@ -133,6 +133,13 @@ void run(const RunArgs& args) {
                  s.storage_path.c_str());
     throw CLI::RuntimeError(kExitInterrupted);
   }
+  if (const auto p = study.progress(); study.past_deadline() && p.waiting > 0) {
+    std::fprintf(stderr,
+                 "The sweep's timeout was reached: %lld trial%s waiting (stopped at the timeout or re-queued) "
+                 "run when it is resumed.\nResume with: hypertune run %s --storage %s\n",
+                 static_cast<long long>(p.waiting), p.waiting == 1 ? " is" : "s are", args.config.c_str(),
+                 s.storage_path.c_str());
+  }
   print_best(std::cout, study);
   if (verbosity != Verbosity::kQuiet) {
     std::printf("\nStorage: %s  (hypertune status|best|export %s)\n", s.storage_path.c_str(),

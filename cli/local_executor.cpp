@@ -16,6 +16,7 @@ class Shared {
  public:
   Shared(scheduler::Study& study, const LocalRunOptions& opts) : study(study), opts(opts) {}
   bool stopping() const { return opts.stop && opts.stop->load(); }
+  std::atomic<bool> cut{false};  // the sweep's timeout stopped the running trials
 
   scheduler::Study& study;
   const LocalRunOptions& opts;
@@ -34,7 +35,7 @@ class Context final : public worker::TrialContext {
     s_.cv.notify_all();
     return v;
   }
-  bool stop_requested() const override { return s_.stopping(); }
+  bool stop_requested() const override { return s_.stopping() || s_.cut.load(); }
 
  private:
   Shared& s_;
@@ -101,6 +102,7 @@ int run_in_process(scheduler::Study& study, const LocalRunOptions& opts) {
   for (;;) {
     std::unique_lock lock(shared.mu);
     shared.cv.wait_for(lock, std::chrono::milliseconds(100));
+    if (!study.apply_deadline().empty()) shared.cut = true;
     const bool finished = study.done() || shared.stopping();
     if (opts.on_tick && (finished || std::chrono::steady_clock::now() - last_tick >= std::chrono::seconds(1))) {
       last_tick = std::chrono::steady_clock::now();

@@ -107,6 +107,7 @@ OpenedStudy open_study(const std::string& config_path, const std::optional<std::
   scheduler::Budget budget;
   budget.max_trials = cfg.max_trials;
   budget.timeout = cfg.timeout;
+  budget.on_timeout = cfg.on_timeout;
   budget.max_failed = cfg.max_failed;
   budget.max_retries = cfg.max_retries;
 

@@ -50,6 +50,15 @@ std::string join_issues(const std::vector<ConfigIssue>& issues) {
 ConfigErrors::ConfigErrors(std::vector<ConfigIssue> issues)
     : ConfigError("", join_issues(issues)), issues_(std::move(issues)) {}
 
+const char* to_string(OnTimeout o) noexcept {
+  switch (o) {
+    case OnTimeout::kFinish: return "finish";
+    case OnTimeout::kStop: return "stop";
+    case OnTimeout::kPause: return "pause";
+  }
+  return "?";
+}
+
 const char* to_string(TrialKind k) noexcept {
   switch (k) {
     case TrialKind::kFunction: return "function";
@@ -420,9 +429,19 @@ Field build_schema() {
               .known_elsewhere_as({"run_cap", "maxTrialCount", "n_trials"})
               .with_example("max_trials: 200"),
           Field::make("timeout", Type::kDuration,
-                      "Wall time of the sweep; no new trial starts after it.")
+                      "Wall time of the sweep (of each run of it, when resumed); no trial starts "
+                      "and none is promoted after it.")
               .above(0)
+              .known_elsewhere_as({"time_budget_s"})
               .with_example("timeout: 1h30m"),
+          Field::make("on_timeout", Type::kEnum,
+                      "What happens to trials still running at the timeout. pause: they are "
+                      "stopped and go back to the queue, and a resumed sweep runs them again "
+                      "(from their checkpoint when they have one). stop: they are stopped and "
+                      "FAIL. finish: they run to their end, however long that takes.")
+              .one_of({"pause", "stop", "finish"})
+              .with_default(std::string("pause"))
+              .with_example("on_timeout: stop"),
           Field::make("max_failed", Type::kInt, "Stop creating trials after this many FAIL.")
               .at_least(0)
               .known_elsewhere_as({"maxFailedTrialCount"})
@@ -580,6 +599,9 @@ class Builder {
     }
     cfg.max_trials = get<int64_t>(doc, "max_trials").value_or(cfg.max_trials);
     if (auto ms = get<int64_t>(doc, "timeout")) cfg.timeout = std::chrono::milliseconds(*ms);
+    if (const auto on = get<std::string>(doc, "on_timeout")) {
+      cfg.on_timeout = *on == "stop" ? OnTimeout::kStop : *on == "finish" ? OnTimeout::kFinish : OnTimeout::kPause;
+    }
     cfg.max_failed = get<int64_t>(doc, "max_failed");
     cfg.max_retries = get_int(doc, "max_retries", "").value_or(cfg.max_retries);
     if (auto storage = get<std::string>(doc, "storage")) {

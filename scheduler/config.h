@@ -91,6 +91,16 @@ struct WorkerSettings {
   int gpus_per_trial = 0;
 };
 
+// What happens to running trials when the sweep's `timeout` is reached (`on_timeout`). In every
+// case no trial starts and none is promoted after it.
+enum class OnTimeout : uint8_t {
+  kFinish,  // running trials run to their end
+  kStop,    // running trials are stopped and FAIL ("stopped at the sweep's timeout")
+  kPause,   // running trials are stopped and go back to the queue (no retry counted): a resumed
+            // sweep runs them again, from their checkpoint when they have one
+};
+[[nodiscard]] const char* to_string(OnTimeout o) noexcept;
+
 struct SweepConfig {
   std::string name;
   uint64_t seed = 0;
@@ -98,6 +108,7 @@ struct SweepConfig {
   search::Direction direction = search::Direction::kMinimize;
   int64_t max_trials = 100;
   std::optional<std::chrono::milliseconds> timeout;  // wall time of the sweep
+  OnTimeout on_timeout = OnTimeout::kPause;
   std::optional<int64_t> max_failed;                 // stop after this many FAIL trials
   int max_retries = 3;                               // re-queues after a lost worker, per trial
   std::optional<std::filesystem::path> storage;      // absolute (resolved against config_dir)

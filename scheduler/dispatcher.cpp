@@ -599,6 +599,12 @@ Dispatcher::Ending Dispatcher::run() {
       for (const auto& [routing, frame] : s.inbox) s.handle(routing, frame);
       s.inbox.clear();
       s.expire(now);
+      if (const auto cut = s.study.apply_deadline(); !cut.empty()) {
+        const bool failed = s.study.trial(cut.front())->trial.state == search::TrialState::kFail;
+        spdlog::info("the sweep's timeout is reached: {} running trial{} stopped and {}", cut.size(),
+                     cut.size() == 1 ? "" : "s",
+                     failed ? "failed (on_timeout: stop)" : "put back in the queue (on_timeout: pause)");
+      }
       s.assign_free_slots();
       s.settle_without_workers();
       batch.commit();
@@ -618,7 +624,8 @@ Dispatcher::Ending Dispatcher::run() {
     s.publish();
 
     if (s.study.done()) {
-      s.broadcast(proto::Disconnect{"the sweep is finished", false});
+      s.broadcast(proto::Disconnect{s.study.past_deadline() ? "the sweep's timeout is reached" : "the sweep is finished",
+                                    false});
       s.flush();
       if (s.opt.on_tick) s.opt.on_tick(s.study.progress());
       s.publish();

@@ -104,7 +104,7 @@ bool Study::budget_spent() const {
   if (stopped_) return true;
   if (next_number_ >= budget_.max_trials) return true;
   if (budget_.max_failed && failed_ >= *budget_.max_failed) return true;
-  if (budget_.timeout && std::chrono::steady_clock::now() - started_ >= *budget_.timeout) return true;
+  if (past_deadline()) return true;
   return sampler_->exhausted();
 }
 
@@ -132,7 +132,30 @@ TrialSpec Study::assignment_for(Entry& e, const std::string& worker) {
   return a;
 }
 
+bool Study::past_deadline() const {
+  return budget_.timeout && std::chrono::steady_clock::now() - started_ >= *budget_.timeout;
+}
+
+std::vector<int64_t> Study::apply_deadline() {
+  if (deadline_applied_ || budget_.on_timeout == OnTimeout::kFinish || !past_deadline()) return {};
+  deadline_applied_ = true;
+  const auto running = running_trials();
+  TrialStore::Batch batch(store_);
+  for (int64_t n : running) {
+    if (budget_.on_timeout == OnTimeout::kPause) {
+      requeue(n, "the sweep's timeout", /*count_retry=*/false);
+    } else {
+      Entry& e = trials_.at(n);
+      e.rec.fail_reason = "stopped at the sweep's timeout (on_timeout: stop)";
+      mark_finished(e, TrialState::kFail);
+    }
+  }
+  batch.commit();
+  return running;
+}
+
 std::optional<TrialSpec> Study::ask(const std::string& worker) {
+  if (past_deadline()) return std::nullopt;
   // 1. Re-queued trials first: they were promised to run.
   if (!waiting_.empty()) {
     Entry& e = trials_.at(*waiting_.begin());
@@ -353,6 +376,7 @@ int Study::requeue_all_running(const std::string& reason) {
 }
 
 bool Study::done() const {
+  if (past_deadline()) return running_.empty();
   if (!waiting_.empty() || !running_.empty()) return false;
   if (!budget_spent()) return false;
   // After any event a paused trial may have become promotable; only an ask() that found none

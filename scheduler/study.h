@@ -29,6 +29,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/trial.h"
+#include "scheduler/config.h"
 #include "scheduler/trial_store.h"
 #include "search/pruner.h"
 #include "search/sampler.h"
@@ -39,6 +40,7 @@ namespace hypertune::scheduler {
 struct Budget {
   int64_t max_trials = 100;                             // trials created (sampled), in total
   std::optional<std::chrono::milliseconds> timeout;     // wall time of this run of the sweep
+  OnTimeout on_timeout = OnTimeout::kPause;             // running trials at the timeout
   std::optional<int64_t> max_failed;                    // stop creating trials after this many FAIL
   int max_retries = 3;                                  // re-queues after lost workers, per trial
 };
@@ -79,6 +81,13 @@ class Study {
   // Budget spent, nothing waiting or running, and the last ask() found nothing to promote.
   // Drivers ask() for every free slot first, then check done().
   [[nodiscard]] bool done() const;
+  // The timeout has passed: ask() hands out nothing more, and done() waits only for running
+  // trials (waiting ones stay WAITING for a resumed sweep).
+  [[nodiscard]] bool past_deadline() const;
+  // Once past the deadline with on_timeout stop or pause: ends every running trial as the policy
+  // says and returns their numbers, which the driver must stop; later calls return nothing.
+  // Outcomes that arrive for them afterwards are ignored.
+  std::vector<int64_t> apply_deadline();
   // Stop creating trials now (Ctrl-C, timeout handled by the driver).
   void stop_creating() { stopped_ = true; }
   [[nodiscard]] bool stopping() const { return stopped_; }
@@ -126,6 +135,7 @@ class Study {
   int64_t failed_ = 0;
   std::optional<int64_t> best_;
   bool stopped_ = false;
+  bool deadline_applied_ = false;
   bool promotion_possible_ = true;
 };
 

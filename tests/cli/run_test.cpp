@@ -8,6 +8,7 @@
 #include <chrono>
 #include <unistd.h>
 #include <iterator>
+#include <map>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -425,4 +426,113 @@ trial:
   // Once the first has ended, the study can be served again (the lock died with it).
   auto again = run_process({kBin, "run", cfg, "--storage", db, "-q"});
   CHECK(again.exit_code == 0);
+}
+
+namespace {
+
+// A sweep of 4 trials on 2 workers whose trial 0 is quick and the others sleep `slow` seconds
+// (quick too once the file `fast` exists), with a 2 s timeout and the given policy.
+std::string timeout_config(const test::TempDir& dir, const std::string& on_timeout) {
+  std::ofstream(dir.file("trial.sh")) << R"(if [ "$HYPERTUNE_TRIAL" = 0 ] || [ -e fast ]; then d=0.1; else d=$(cat slow); fi
+sleep "$d" &
+echo $! >> pids.txt
+wait
+echo "@hypertune {\"value\": $HYPERTUNE_TRIAL}"
+)";
+  return write(dir, "deadline.yaml", R"(
+name: deadline
+max_trials: 4
+timeout: 2s
+on_timeout: )" + on_timeout + R"(
+space:
+  x: {type: float, low: 0, high: 1}
+trial:
+  command: [/bin/sh, trial.sh]
+  grace_period: 1s
+)");
+}
+
+std::map<int64_t, scheduler::TrialRecord> trials_by_number(const std::string& db) {
+  auto store = scheduler::open_sqlite_store(db, scheduler::Durability::kNormal, true);
+  std::map<int64_t, scheduler::TrialRecord> out;
+  for (auto& t : store->load_trials()) out[t.trial.number] = t;
+  return out;
+}
+
+double seconds_of(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+TEST_CASE("on_timeout pause: the timeout stops running trials, and a resumed run finishes them", "[cli][run][timeout]") {
+  test::TempDir dir("run-timeout-pause");
+  const auto cfg = timeout_config(dir, "pause");
+  std::ofstream(dir.file("slow")) << "60";
+  const auto db = dir.file("d.db");
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = run_process({kBin, "run", cfg, "--storage", db, "--workers", "2"});
+  const double took = seconds_of(t0);
+  INFO(r.out);
+  CHECK(r.exit_code == 0);  // trial 0 completed
+  CHECK(took < 15.0);       // not the 60 s of the trials still running at the timeout
+  CHECK_THAT(r.out, Catch::Contains("timeout was reached") && Catch::Contains("Resume with: hypertune run"));
+  auto trials = trials_by_number(db);
+  CHECK(trials.at(0).trial.state == search::TrialState::kComplete);
+  int waiting = 0;
+  for (const auto& [n, t] : trials) {
+    if (n == 0) continue;
+    CHECK(t.trial.state == search::TrialState::kWaiting);
+    CHECK(t.retries == 0);
+    ++waiting;
+  }
+  CHECK(waiting >= 1);
+  // Their processes were stopped with them.
+  std::ifstream pids(dir.file("pids.txt"));
+  for (pid_t pid; pids >> pid;) CHECK(test::process_gone(pid));
+
+  // Resumed, the re-queued trials run again and the sweep completes.
+  std::ofstream(dir.file("fast")) << "";
+  auto again = run_process({kBin, "run", cfg, "--storage", db, "--workers", "2"});
+  INFO(again.out);
+  CHECK(again.exit_code == 0);
+  trials = trials_by_number(db);
+  CHECK(trials.size() == 4);
+  for (const auto& [n, t] : trials) CHECK(t.trial.state == search::TrialState::kComplete);
+}
+
+TEST_CASE("on_timeout stop fails running trials at the timeout; finish lets them end", "[cli][run][timeout]") {
+  {
+    test::TempDir dir("run-timeout-stop");
+    const auto cfg = timeout_config(dir, "stop");
+    std::ofstream(dir.file("slow")) << "60";
+    const auto db = dir.file("d.db");
+    const auto t0 = std::chrono::steady_clock::now();
+    // The in-process executor honours it the same way.
+    auto r = run_process({kBin, "run", cfg, "--storage", db, "--workers", "2", "--in-process"});
+    INFO(r.out);
+    CHECK(r.exit_code == 0);
+    CHECK(seconds_of(t0) < 15.0);
+    const auto trials = trials_by_number(db);
+    CHECK(trials.at(0).trial.state == search::TrialState::kComplete);
+    for (const auto& [n, t] : trials) {
+      if (n == 0) continue;
+      CHECK(t.trial.state == search::TrialState::kFail);
+      CHECK(t.fail_reason == "stopped at the sweep's timeout (on_timeout: stop)");
+    }
+  }
+  {
+    test::TempDir dir("run-timeout-finish");
+    const auto cfg = timeout_config(dir, "finish");
+    std::ofstream(dir.file("slow")) << "3";
+    const auto db = dir.file("d.db");
+    const auto t0 = std::chrono::steady_clock::now();
+    auto r = run_process({kBin, "run", cfg, "--storage", db, "--workers", "2"});
+    INFO(r.out);
+    CHECK(r.exit_code == 0);
+    CHECK(seconds_of(t0) >= 3.0);
+    const auto trials = trials_by_number(db);
+    CHECK(trials.size() < 4);  // none started after the timeout
+    for (const auto& [n, t] : trials) CHECK(t.trial.state == search::TrialState::kComplete);
+  }
 }

@@ -21,6 +21,7 @@ using hypertune::scheduler::ConfigErrors;
 using hypertune::scheduler::ConfigIssue;
 using hypertune::scheduler::SweepConfig;
 using hypertune::scheduler::TrialKind;
+using hypertune::scheduler::OnTimeout;
 namespace schema = hypertune::scheduler::schema;
 namespace search = hypertune::search;
 using std::chrono::milliseconds;
@@ -247,6 +248,7 @@ TEST_CASE("defaults come from the schema and the option structs", "[config]") {
   CHECK(cfg.direction == search::Direction::kMinimize);
   CHECK(cfg.max_trials == 100);
   CHECK_FALSE(cfg.timeout);
+  CHECK(cfg.on_timeout == OnTimeout::kPause);
   CHECK_FALSE(cfg.max_failed);
   CHECK(cfg.max_retries == 3);
   CHECK_FALSE(cfg.storage);
@@ -400,6 +402,7 @@ TEST_CASE("wrong types say what was expected", "[config]") {
   const std::string text = R"(max_trials: abc
 seed: -1
 timeout: soon
+on_timeout: later
 space:
   x1: {type: float, low: -5, high: 10, log: yes}
   x2: {type: floot, low: 0, high: 15}
@@ -412,13 +415,14 @@ trial:
   check_issue(issues, "max_trials", pos_of(text, 1, "abc"), "expected an integer >= 1, got 'abc'");
   check_issue(issues, "seed", pos_of(text, 2, "-1"), "expected an integer >= 0, got '-1'");
   check_issue(issues, "timeout", pos_of(text, 3, "soon"), "expected a duration");
-  check_issue(issues, "space.x1.log", pos_of(text, 5, "yes"), "expected true or false, got 'yes'");
-  check_issue(issues, "space.x2.type", pos_of(text, 6, "floot"),
+  check_issue(issues, "on_timeout", pos_of(text, 4, "later"), "expected one of pause, stop, finish, got 'later'");
+  check_issue(issues, "space.x1.log", pos_of(text, 6, "yes"), "expected true or false, got 'yes'");
+  check_issue(issues, "space.x2.type", pos_of(text, 7, "floot"),
               "expected one of float, int, categorical, got 'floot'; did you mean `float`?");
-  check_issue(issues, "objective.direction", pos_of(text, 7, "maximise"),
+  check_issue(issues, "objective.direction", pos_of(text, 8, "maximise"),
               "did you mean `maximize`?");
-  check_issue(issues, "trial.steps", pos_of(text, 10, "2.5"), "expected an integer >= 1, got '2.5'");
-  CHECK(issues.size() == 7);
+  check_issue(issues, "trial.steps", pos_of(text, 11, "2.5"), "expected an integer >= 1, got '2.5'");
+  CHECK(issues.size() == 8);
 }
 
 TEST_CASE("search space rules are reported at the YAML line of the offending key", "[config]") {
@@ -721,8 +725,9 @@ TEST_CASE("durations", "[config]") {
   CHECK(schema::format_duration(milliseconds(5'415'000)) == "1h30m15s");
   CHECK(schema::format_duration(milliseconds(250)) == "250ms");
 
-  const auto cfg = parse(kBranin + "timeout: 2h\n");
+  const auto cfg = parse(kBranin + "timeout: 2h\non_timeout: finish\n");
   CHECK(cfg.timeout == milliseconds(7'200'000));
+  CHECK(cfg.on_timeout == OnTimeout::kFinish);
   const std::string zero = kBranin + "timeout: 0\n";
   check_issue(issues_of(zero), "timeout", pos_of(zero, 6, "0"), "expected a duration");
 }
