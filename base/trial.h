@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
@@ -40,8 +41,9 @@ struct TrialSpec {
   std::string metric = "value";                      // objective metric name
   std::string work_dir;                              // the config file's directory (relative paths)
   int threads = 1;                                   // intra-op threads for this trial
-  // Set by the worker that runs the trial, never sent: the CUDA device index it may use.
-  std::optional<int> gpu;
+  // Set by the worker that runs the trial, never sent: the CUDA devices it may use (the sweep's
+  // workers.gpus_per_trial of them, or its slot's share of --gpus; none on a CPU worker).
+  std::vector<int> gpus;
 
   friend bool operator==(const TrialSpec&, const TrialSpec&) = default;
 

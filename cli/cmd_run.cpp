@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/gpus.h"
 #include "cli/local_cluster.h"
 #include "cli/live_status.h"
 #include "cli/local_executor.h"
@@ -39,11 +40,14 @@ struct RunArgs {
   bool in_process = false;
   bool quiet = false;
   bool verbose = false;
+  std::string gpus;
 };
 
 void run(const RunArgs& args) {
   OpenedStudy s = open_study(args.config, args.storage, args.seed);
   const auto& cfg = *s.config;
+  // One trial slot per worker: slot i's devices (checked before anything runs).
+  const auto slot_gpus = split_gpus(parse_gpus(args.gpus), args.workers, cfg.workers.gpus_per_trial);
   auto& study = *s.study;
   const Verbosity verbosity = args.quiet ? Verbosity::kQuiet : args.verbose ? Verbosity::kVerbose : Verbosity::kNormal;
 
@@ -67,6 +71,7 @@ void run(const RunArgs& args) {
     opts.work_dir = cfg.config_dir.string();
     opts.artifacts_dir = s.artifacts_dir;
     opts.threads_per_trial = cfg.workers.threads_per_trial;
+    opts.slot_gpus = slot_gpus;
     opts.stop = &g_stop;
     opts.on_tick = [&](const scheduler::Progress& p) { printer.tick(p); };
     requeued = run_in_process(study, opts);
@@ -80,6 +85,7 @@ void run(const RunArgs& args) {
     opts.work_dir = cfg.config_dir.string();
     opts.artifacts_dir = std::filesystem::absolute(s.artifacts_dir).lexically_normal().string();
     opts.threads_per_trial = cfg.workers.threads_per_trial;
+    opts.gpus_per_trial = cfg.workers.gpus_per_trial;
     std::optional<LocalCluster> cluster;
     std::optional<LiveStatusWriter> live;
     std::string lost_all;
@@ -103,6 +109,7 @@ void run(const RunArgs& args) {
     copts.endpoint = dispatcher.endpoint();
     copts.workers = args.workers;
     copts.slots_per_worker = 1;
+    copts.worker_gpus = slot_gpus;
     cluster.emplace(copts);
     g_dispatcher.store(&dispatcher);
     const auto ending = dispatcher.run();
@@ -167,6 +174,9 @@ void add_run_command(CLI::App& app) {
   cmd->add_option("-w,--workers", args->workers, "Worker processes (trials run at once)")->check(CLI::Range(1, 4096));
   cmd->add_option("-s,--storage", args->storage, "SQLite file for trial state (default: config's storage or NAME.db)");
   cmd->add_option("--seed", args->seed, "Study seed (overrides the config's seed for a new study)");
+  cmd->add_option("--gpus", args->gpus,
+                  "CUDA devices to use, e.g. 0,1: each worker gets workers.gpus_per_trial of its own, "
+                  "or with 0 per trial, worker i shares the (i mod n)-th");
   cmd->add_flag("--in-process", args->in_process, "Run trials in threads of this process instead of worker processes");
   cmd->add_flag("-q,--quiet", args->quiet, "Print only the result");
   cmd->add_flag("-v,--verbose", args->verbose, "Print progress every second when not on a terminal");

@@ -97,6 +97,7 @@ void serve(const SchedulerArgs& args) {
   opts.work_dir = cfg.config_dir.string();
   opts.artifacts_dir = std::filesystem::absolute(s.artifacts_dir).lexically_normal().string();
   opts.threads_per_trial = cfg.workers.threads_per_trial;
+  opts.gpus_per_trial = cfg.workers.gpus_per_trial;
 
   const Verbosity verbosity = args.quiet ? Verbosity::kQuiet : args.verbose ? Verbosity::kVerbose : Verbosity::kNormal;
   ProgressPrinter printer(verbosity, cfg.max_trials, cfg.timeout);

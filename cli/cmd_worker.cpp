@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/commands.h"
+#include "cli/gpus.h"
 #include "protocol/keys.h"
 #include "base/error.h"
 #include "worker/agent.h"
@@ -44,24 +45,6 @@ struct WorkerArgs {
   bool quiet = false;
   bool verbose = false;
 };
-
-std::vector<int> parse_gpus(const std::string& text) {
-  std::vector<int> out;
-  std::stringstream in(text);
-  std::string item;
-  while (std::getline(in, item, ',')) {
-    if (item.empty()) continue;
-    try {
-      size_t used = 0;
-      const int g = std::stoi(item, &used);
-      if (used != item.size() || g < 0) throw std::invalid_argument(item);
-      out.push_back(g);
-    } catch (const std::exception&) {
-      throw ConfigError("--gpus", "'" + item + "' is not a device index (expected a list like 0,1,3)");
-    }
-  }
-  return out;
-}
 
 void serve(const WorkerArgs& args) {
   if (args.quiet) spdlog::set_level(spdlog::level::warn);

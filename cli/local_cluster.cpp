@@ -1,5 +1,7 @@
 #include "cli/local_cluster.h"
 
+#include "cli/gpus.h"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -54,6 +56,10 @@ void LocalCluster::spawn(int index) {
                                    "--name",
                                    opt_.name_prefix + std::to_string(index)};
   args.insert(args.end(), opt_.extra_args.begin(), opt_.extra_args.end());
+  if (static_cast<size_t>(index) < opt_.worker_gpus.size() && !opt_.worker_gpus[static_cast<size_t>(index)].empty()) {
+    args.push_back("--gpus");
+    args.push_back(join_gpus(opt_.worker_gpus[static_cast<size_t>(index)]));
+  }
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);

@@ -34,6 +34,7 @@ struct LocalClusterOptions {
   std::string name_prefix = "local-";   // worker i is named <prefix><i>
   std::optional<std::string> log_dir;   // nullopt: the workers share the parent's stdout/stderr
   std::vector<std::string> extra_args;  // appended to each worker's command line
+  std::vector<std::vector<int>> worker_gpus;  // --gpus of worker i (cli/gpus.h); empty: none
 };
 
 struct WorkerExit {

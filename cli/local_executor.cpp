@@ -66,6 +66,7 @@ void slot_loop(Shared& s, int slot) {
     spec.trial = s.opts.trial;
     spec.work_dir = s.opts.work_dir;
     spec.threads = s.opts.threads_per_trial;
+    if (static_cast<size_t>(slot) < s.opts.slot_gpus.size()) spec.gpus = s.opts.slot_gpus[static_cast<size_t>(slot)];
     if (!s.opts.artifacts_dir.empty()) spec.checkpoint_dir = trial_dir(s.opts.artifacts_dir, spec.number);
     Context ctx(s, a->number, name);
     Outcome outcome;

@@ -23,6 +23,7 @@ struct LocalRunOptions {
   std::string work_dir = ".";                        // the config file's directory
   std::string artifacts_dir;                         // checkpoints and models: <dir>/trial-<n>
   int threads_per_trial = 1;
+  std::vector<std::vector<int>> slot_gpus;  // CUDA devices of slot i (cli/gpus.h); empty: none
   std::function<void(const scheduler::Progress&)> on_tick;  // about once per second, any thread
   const std::atomic<bool>* stop = nullptr;                  // set by a signal handler
 };

@@ -297,8 +297,9 @@ class Trial {
         loss_(cfg_.loss.value_or(ds_->task == TaskKind::kClassification ? LossType::kCrossEntropy
                                                                         : LossType::kMse),
               cfg_.huber_delta) {
-    if (req.gpu && torch::cuda::is_available())
-      device_ = torch::Device(torch::kCUDA, static_cast<int8_t>(*req.gpu));
+    // A pipeline trial trains on one device: the first it was given.
+    if (!req.gpus.empty() && torch::cuda::is_available())
+      device_ = torch::Device(torch::kCUDA, static_cast<int8_t>(req.gpus.front()));
     layers_ = detail::describe_model(cfg_.model, ds_->input_shape, ds_->outputs);
     model_ = detail::build_sequential(layers_, gen_);
     model_->to(device_);

@@ -109,13 +109,14 @@ void pack_body(Packer& pk, const Hello& m) {
 }
 
 void pack_body(Packer& pk, const Welcome& m) {
-  Body b(pk, 6);
+  Body b(pk, 7);
   b.field("worker_id", m.worker_id);
   b.field("sweep", m.sweep);
   b.field("heartbeat_ms", m.heartbeat_ms);
   b.field("lease_ms", m.lease_ms);
   b.field("keep", m.keep);
   b.field("revoke", m.revoke);
+  b.field("gpus_per_trial", m.gpus_per_trial);
 }
 
 void pack_body(Packer& pk, const Refuse& m) {
@@ -410,6 +411,12 @@ Welcome read_welcome(const Fields& f) {
   }
   m.keep = f.i64s("keep");
   m.revoke = f.i64s("revoke");
+  // Optional: schedulers before GPU slots did not send it.
+  const std::optional<int64_t> gpus = f.opt_i64("gpus_per_trial");
+  if (gpus && (*gpus < 0 || *gpus > 1024)) {
+    throw FieldError{"field 'gpus_per_trial': must be in 0..1024, got " + std::to_string(*gpus)};
+  }
+  m.gpus_per_trial = gpus.value_or(0);
   return m;
 }
 

@@ -88,6 +88,7 @@ struct Welcome {
   int64_t lease_ms = 10000;          // silent this long and you are presumed dead (both ways)
   std::vector<int64_t> keep;         // held trials that stay this worker's
   std::vector<int64_t> revoke;       // held trials to stop at once (their results are unwanted)
+  int64_t gpus_per_trial = 0;        // CUDA devices each trial gets (workers.gpus_per_trial; absent: 0)
   friend bool operator==(const Welcome&, const Welcome&) = default;
 };
 

@@ -466,7 +466,12 @@ Field build_schema() {
                                  .at_least(1)
                                  .with_default(int64_t{1})
                                  .with_example("threads_per_trial: 4"),
-                             Field::make("gpus_per_trial", Type::kInt, "GPUs a trial needs.")
+                             Field::make("gpus_per_trial", Type::kInt,
+                                         "CUDA devices each trial gets for itself: a worker runs at most "
+                                         "(its --gpus devices / this) trials at once, and none without "
+                                         "enough. Command trials see theirs in CUDA_VISIBLE_DEVICES, "
+                                         "pipeline trials train on the first. 0: slot i shares device "
+                                         "i mod n of --gpus.")
                                  .at_least(0)
                                  .with_default(int64_t{0})
                                  .with_example("gpus_per_trial: 1"),

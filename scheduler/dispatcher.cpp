@@ -306,6 +306,18 @@ struct Dispatcher::Impl {
     w.slots = h.slots;
     w.prefetch = h.prefetch;
     w.devices = h.devices;
+    if (opt.gpus_per_trial > 0) {
+      // GPU slots: as many trials at once as its CUDA devices allow.
+      const auto cuda = std::count_if(w.devices.begin(), w.devices.end(),
+                                      [](const std::string& d) { return d.rfind("cuda:", 0) == 0; });
+      w.slots = std::min(w.slots, static_cast<int>(cuda / opt.gpus_per_trial));
+      if (w.slots == 0) {
+        w.prefetch = 0;
+        spdlog::warn("worker '{}' has {} CUDA device(s) and this sweep needs {} per trial (workers.gpus_per_trial): "
+                     "it gets no trials (start it with --gpus)",
+                     w.id, cuda, opt.gpus_per_trial);
+      }
+    }
     w.last_seen = Clock::now();
     ++st.workers_joined;
 
@@ -315,6 +327,7 @@ struct Dispatcher::Impl {
     welcome.sweep = study.record().name;
     welcome.heartbeat_ms = opt.heartbeat.count();
     welcome.lease_ms = opt.lease.count();
+    welcome.gpus_per_trial = opt.gpus_per_trial;
     std::set<int64_t> held;
     for (const auto& t : h.running) {
       held.insert(t.number);

@@ -67,6 +67,9 @@ struct DispatcherOptions {
   std::string work_dir;                             // the config file's directory
   std::string artifacts_dir;                        // checkpoint dirs: <artifacts_dir>/trial-<n>
   int threads_per_trial = 1;
+  // CUDA devices each trial needs (workers.gpus_per_trial): a worker runs at most
+  // (its cuda devices / gpus_per_trial) trials at once, and none without enough devices.
+  int gpus_per_trial = 0;
   size_t max_message_bytes = protocol::kMaxMessageBytes;
   size_t max_batch = 4096;  // messages handled per storage commit at most
   // Called from run()'s thread about once per tick_interval (progress display).

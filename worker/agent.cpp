@@ -61,6 +61,7 @@ std::string make_instance() {
 struct Run {
   proto::Assign assign;
   int slot = 0;
+  std::vector<int> devices;  // the CUDA devices it was given when it started
   std::thread thread;
   std::atomic<bool> stop{false};
   std::condition_variable cv;
@@ -109,6 +110,7 @@ struct Agent::Impl {
 
   State state = State::kOffline;
   std::string worker_id;
+  int64_t gpus_per_trial = 0;  // from WELCOME; guarded by mu
   milliseconds heartbeat{1000};
   milliseconds lease{10000};
   milliseconds backoff{1000};
@@ -166,7 +168,7 @@ struct Agent::Impl {
           trial_dir((std::filesystem::temp_directory_path() / ("hypertune-" + instance)).string(), spec.number);
     }
     spec.threads = std::max(1, spec.threads);
-    if (!opt.gpus.empty()) spec.gpu = opt.gpus[static_cast<size_t>(run.slot) % opt.gpus.size()];
+    spec.gpus = run.devices;
 
     Outcome outcome;
     try {
@@ -198,9 +200,10 @@ struct Agent::Impl {
     run.cv.notify_all();
   }
 
-  // Gives run a free slot and its thread. Caller holds mu.
-  void start_locked(Run& run, int slot) {
+  // Gives run a free slot, its devices and its thread. Caller holds mu.
+  void start_locked(Run& run, int slot, std::vector<int> devices) {
     run.slot = slot;
+    run.devices = std::move(devices);
     run.started = true;
     ++summary.trials_started;
     spdlog::debug("trial {} started on slot {}", run.assign.spec.number, slot);
@@ -218,13 +221,35 @@ struct Agent::Impl {
     return slot;
   }
 
-  // Queued (prefetched) trials take the slots that finished trials left, oldest trial first.
+  // The CUDA devices of a run starting on `slot` now; nullopt when the sweep wants
+  // gpus_per_trial devices per trial and fewer are free. Without gpus_per_trial, slot i shares
+  // the (i mod n)-th device of --gpus. Caller holds mu.
+  std::optional<std::vector<int>> free_devices_locked(int slot) const {
+    if (opt.gpus.empty()) return std::vector<int>{};
+    if (gpus_per_trial <= 0) return std::vector<int>{opt.gpus[static_cast<size_t>(slot) % opt.gpus.size()]};
+    std::set<int> used;
+    for (const auto& [n, run] : runs) {
+      if (run->started && !run->finished) used.insert(run->devices.begin(), run->devices.end());
+    }
+    std::vector<int> out;
+    for (int g : opt.gpus) {
+      if (used.count(g)) continue;
+      out.push_back(g);
+      if (static_cast<int64_t>(out.size()) == gpus_per_trial) return out;
+    }
+    return std::nullopt;
+  }
+
+  // Queued trials (prefetched, or waiting for GPUs) take the slots and devices that finished
+  // trials left, oldest trial first.
   void start_queued_locked() {
     for (auto& [n, run] : runs) {
       if (run->started || run->finished) continue;
       const int slot = free_slot_locked();
       if (slot >= opt.slots) return;
-      start_locked(*run, slot);
+      auto devices = free_devices_locked(slot);
+      if (!devices) return;
+      start_locked(*run, slot, std::move(*devices));
     }
   }
 
@@ -370,6 +395,15 @@ struct Agent::Impl {
     worker_id = w.worker_id;
     heartbeat = milliseconds(w.heartbeat_ms);
     lease = milliseconds(w.lease_ms);
+    {
+      std::lock_guard lock(mu);
+      gpus_per_trial = w.gpus_per_trial;
+    }
+    if (gpus_per_trial > 0 && static_cast<int64_t>(opt.gpus.size()) < gpus_per_trial) {
+      spdlog::warn("the sweep needs {} GPU(s) per trial and this worker has {} (--gpus): the scheduler sends it no "
+                   "trials",
+                   gpus_per_trial, opt.gpus.size());
+    }
     backoff = opt.reconnect_min;
     next_heartbeat = now + heartbeat;
     const std::set<int64_t> keep(w.keep.begin(), w.keep.end());
@@ -406,13 +440,14 @@ struct Agent::Impl {
     run->last_step = a.spec.start_step;
     Run& raw = *run;
     runs.emplace(number, std::move(run));
-    if (slot < opt.slots) {
-      start_locked(raw, slot);
-    } else if (opt.prefetch > 0) {
-      spdlog::debug("trial {} queued until a slot frees", number);
+    auto devices = free_devices_locked(slot);
+    if (slot < opt.slots && devices) {
+      start_locked(raw, slot, std::move(*devices));
+    } else if (opt.prefetch > 0 || (slot < opt.slots && !devices)) {
+      spdlog::debug("trial {} queued until a slot and its GPUs are free", number);
     } else {
       spdlog::warn("trial {} assigned with all {} slots busy: running it anyway", number, opt.slots);
-      start_locked(raw, slot);
+      start_locked(raw, slot, devices.value_or(std::vector<int>{}));
     }
   }
 

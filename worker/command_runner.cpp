@@ -301,12 +301,21 @@ class CommandSession {
 std::vector<std::string> child_environment(const TrialSpec& spec, const CommandTrial& trial) {
   std::vector<std::string> env = current_environment();
   // Inherited HYPERTUNE_* values (from an enclosing trial, say) must not leak into this one.
+  // Devices given by the worker win over the inherited and the configured value.
+  const bool devices = !spec.gpus.empty();
   std::erase_if(env, [&](const std::string& entry) {
     const std::string name = env_name(entry);
-    return is_reserved(name) || std::any_of(trial.env.begin(), trial.env.end(),
-                                            [&](const auto& kv) { return kv.first == name; });
+    return is_reserved(name) || (devices && name == "CUDA_VISIBLE_DEVICES") ||
+           std::any_of(trial.env.begin(), trial.env.end(), [&](const auto& kv) { return kv.first == name; });
   });
-  for (const auto& [name, value] : trial.env) env.push_back(name + "=" + value);
+  for (const auto& [name, value] : trial.env) {
+    if (!(devices && name == "CUDA_VISIBLE_DEVICES")) env.push_back(name + "=" + value);
+  }
+  if (devices) {
+    std::string list;
+    for (int g : spec.gpus) list += (list.empty() ? "" : ",") + std::to_string(g);
+    env.push_back("CUDA_VISIBLE_DEVICES=" + list);
+  }
   env.push_back("HYPERTUNE_PARAMS=" + spec.params.dump());
   env.push_back("HYPERTUNE_TRIAL=" + std::to_string(spec.number));
   env.push_back("HYPERTUNE_SEED=" + std::to_string(spec.seed));

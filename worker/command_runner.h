@@ -10,6 +10,8 @@
 //    (kReservedEnv); its working directory is spec.work_dir; it leads its own process group, and
 //    every stop (prune, pause, timeout, shutdown) is SIGTERM to the group, then SIGKILL after
 //    grace_period.
+//  * With devices in spec.gpus, CUDA_VISIBLE_DEVICES is set to them (over any inherited or
+//    trial.env value); without, it is left as the worker's environment has it.
 //  * Each report with a step gets its verdict as a line (`continue`, `pause` or `prune`) on the
 //    child's descriptor HYPERTUNE_VERDICT_FD (a socket; never blocks the runner). A program that
 //    reads it after each report never runs ahead of a pause, so its checkpoint holds exactly the

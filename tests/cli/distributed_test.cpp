@@ -299,6 +299,50 @@ trial:
   CHECK(lines == 2);
 }
 
+TEST_CASE("GPU slots: a worker runs as many trials as its devices allow, each on its own, and one without GPUs gets none",
+          "[cli][distributed][gpu]") {
+  test::TempDir dir("distgpu");
+  std::ofstream(dir.file("trial.sh")) << R"(mkdir -p claims
+for d in $(echo "$CUDA_VISIBLE_DEVICES" | tr ',' ' '); do
+  mkdir "claims/$d" 2>/dev/null || echo "$HYPERTUNE_TRIAL $d" >> conflicts.txt
+done
+sleep 0.3
+for d in $(echo "$CUDA_VISIBLE_DEVICES" | tr ',' ' '); do rmdir "claims/$d"; done
+echo "@hypertune {\"value\": 1, \"devices\": \"${CUDA_VISIBLE_DEVICES-unset}\"}"
+)";
+  const auto cfg = write(dir, "gpu.yaml", R"(
+name: gpu-slots
+max_trials: 8
+space:
+  x: {type: float, low: 0, high: 1}
+workers:
+  gpus_per_trial: 2
+trial:
+  command: [/bin/sh, trial.sh]
+)");
+  const auto db = dir.file("gpu.db");
+  SchedulerProcess sched(dir, cfg, db, "tcp://127.0.0.1:*", "sched");
+  // Joins first, so it would get trials if its lack of devices were ignored.
+  auto cpu = start_worker(dir, sched.endpoint, "cpu-only", {"--slots", "2"});
+  REQUIRE(wait_until([&] { return read_file(sched.log).find("gets no trials") != std::string::npos; }, 10s));
+  // Three slots, but four devices make two pairs: two trials at once.
+  auto gpu = start_worker(dir, sched.endpoint, "gpu", {"--slots", "3", "--gpus", "0,1,2,3"});
+  const auto r = sched.process->wait();
+  INFO(read_file(sched.log) << read_file(dir.file("gpu.log")));
+  REQUIRE(r.exit_code == 0);
+  CHECK(gpu->wait().exit_code == 0);
+  CHECK(cpu->wait().exit_code == 0);
+  const auto trials = load(db);
+  check_complete_once(trials, 8);
+  for (const auto& t : trials) {
+    CHECK(t.worker == "gpu");
+    const auto d = t.metrics.at("devices").get<std::string>();
+    CHECK((d == "0,1" || d == "2,3"));
+  }
+  CHECK_FALSE(fs::exists(dir.file("conflicts.txt")));
+  CHECK(read_file(sched.log).find("joined (2 slots") != std::string::npos);
+}
+
 TEST_CASE("the scheduler killed mid-sweep and restarted on its storage finishes the sweep without duplicates",
           "[cli][distributed]") {
   test::TempDir dir("distrestart");

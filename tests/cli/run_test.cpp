@@ -536,3 +536,73 @@ TEST_CASE("on_timeout stop fails running trials at the timeout; finish lets them
     for (const auto& [n, t] : trials) CHECK(t.trial.state == search::TrialState::kComplete);
   }
 }
+
+namespace {
+
+// A command trial that claims each device of CUDA_VISIBLE_DEVICES (mkdir is atomic), holds the
+// claim for a moment and reports its devices: two trials sharing a device would collide.
+std::string gpu_config(const test::TempDir& dir, int trials, int gpus_per_trial) {
+  std::ofstream(dir.file("trial.sh")) << R"(mkdir -p claims
+for d in $(echo "$CUDA_VISIBLE_DEVICES" | tr ',' ' '); do
+  mkdir "claims/$d" 2>/dev/null || echo "$HYPERTUNE_TRIAL $d" >> conflicts.txt
+done
+sleep 0.3
+for d in $(echo "$CUDA_VISIBLE_DEVICES" | tr ',' ' '); do rmdir "claims/$d"; done
+echo "@hypertune {\"value\": 1, \"devices\": \"${CUDA_VISIBLE_DEVICES-unset}\"}"
+)";
+  return write(dir, "gpus.yaml", "name: gpus\nmax_trials: " + std::to_string(trials) + R"(
+space:
+  x: {type: float, low: 0, high: 1}
+workers:
+  gpus_per_trial: )" + std::to_string(gpus_per_trial) + R"(
+trial:
+  command: [/bin/sh, trial.sh]
+)");
+}
+
+std::multiset<std::string> devices_of(const std::string& db) {
+  std::multiset<std::string> out;
+  for (const auto& [n, t] : trials_by_number(db)) {
+    REQUIRE(t.trial.state == search::TrialState::kComplete);
+    out.insert(t.metrics.at("devices").get<std::string>());
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("gpus_per_trial gives every command trial its own devices in CUDA_VISIBLE_DEVICES", "[cli][run][gpu]") {
+  // No GPU is needed: the device list is only handed out, and the trials check it.
+  for (const bool in_process : {false, true}) {
+    INFO((in_process ? "in-process" : "worker processes"));
+    test::TempDir dir("run-gpus");
+    const auto cfg = gpu_config(dir, 6, 2);
+    std::vector<std::string> argv = {kBin, "run", cfg, "--storage", dir.file("g.db"), "--workers", "2", "--gpus",
+                                     "0,1,2,3", "--quiet"};
+    if (in_process) argv.push_back("--in-process");
+    const auto r = run_process(argv);
+    INFO(r.out);
+    REQUIRE(r.exit_code == 0);
+    const auto devices = devices_of(dir.file("g.db"));
+    CHECK(devices.size() == 6);
+    for (const auto& d : devices) CHECK((d == "0,1" || d == "2,3"));
+    CHECK_FALSE(std::filesystem::exists(dir.file("conflicts.txt")));
+  }
+  {
+    // Without gpus_per_trial, worker i shares the (i mod n)-th device; not enough devices for
+    // the workers asked is refused before any trial runs.
+    test::TempDir dir("run-gpus-share");
+    const auto r = run_process({kBin, "run", gpu_config(dir, 4, 0), "--storage", dir.file("g.db"), "--workers", "2",
+                                "--gpus", "5", "--quiet"});
+    INFO(r.out);
+    REQUIRE(r.exit_code == 0);
+    for (const auto& d : devices_of(dir.file("g.db"))) CHECK(d == "5");
+    const auto refused = run_process({kBin, "run", gpu_config(dir, 4, 2), "--storage", dir.file("h.db"), "--workers",
+                                      "2", "--gpus", "0,1,2"});
+    CHECK(refused.exit_code == 2);
+    CHECK_THAT(refused.out, Catch::Contains("--gpus") && Catch::Contains("need 4 devices"));
+    const auto bad = run_process({kBin, "run", gpu_config(dir, 4, 1), "--storage", dir.file("i.db"), "--gpus", "0,x"});
+    CHECK(bad.exit_code == 2);
+    CHECK_THAT(bad.out, Catch::Contains("'x' is not a device index"));
+  }
+}

@@ -343,7 +343,7 @@ TEST_CASE("ASSIGN, REPORT, DECISION and RESULT frames are byte-identical to rele
   spec.metric = "loss";
   spec.work_dir = "/w";
   spec.threads = 2;
-  spec.gpu = 1;  // worker-local: never on the wire
+  spec.gpus = {1, 2};  // worker-local: never on the wire
   hypertune::Outcome paused = hypertune::Outcome::paused("/c/trial-42/checkpoint.pt", 9);
   paused.metrics = {{"loss", 1.0}};
   const std::vector<std::pair<Message, std::string_view>> golden = {
@@ -377,9 +377,9 @@ TEST_CASE("ASSIGN, REPORT, DECISION and RESULT frames are byte-identical to rele
     const Decoded d = decode(frame);
     REQUIRE(d.ok());
     if (const auto* a = std::get_if<Assign>(&*d.message)) {
-      CHECK_FALSE(a->spec.gpu.has_value());
+      CHECK(a->spec.gpus.empty());
       Assign expected = std::get<Assign>(message);
-      expected.spec.gpu.reset();
+      expected.spec.gpus.clear();
       CHECK(*a == expected);
     } else if (const auto* r = std::get_if<Result>(&*d.message)) {
       // Old encoders packed integral doubles as integers: the value survives, the JSON type may not.
