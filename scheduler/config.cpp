@@ -1,5 +1,7 @@
 #include "scheduler/config.h"
 
+#include "base/text.h"
+
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
@@ -997,11 +999,47 @@ SweepConfig parse_config(const std::string& text, const std::string& source_name
   if (!dir.has_filename() && dir != dir.root_path()) dir = dir.parent_path();  // "a/./" -> "a"
   cfg.config_dir = dir;
 
+  // Not text at all (a binary, a compressed file): say so instead of quoting its bytes.
+  const auto location_of = [&](size_t offset) {
+    Location at{1, 1};
+    for (size_t i = 0; i < offset; ++i) {
+      if (text[i] == '\n') {
+        ++at.line;
+        at.column = 1;
+      } else {
+        ++at.column;
+      }
+    }
+    return at;
+  };
+  if (const size_t bad = first_invalid_utf8(text); bad < text.size()) {
+    char byte[8];
+    std::snprintf(byte, sizeof byte, "0x%02x", static_cast<unsigned char>(text[bad]));
+    throw_issues(source_name, {{"", location_of(bad),
+                                std::string("not a text file: byte ") + byte +
+                                    " is not UTF-8 (a sweep config is YAML text)"}});
+  }
+  if (const size_t nul = text.find('\0'); nul != std::string::npos) {
+    throw_issues(source_name, {{"", location_of(nul), "not a text file: it contains a NUL byte (a sweep config is YAML text)"}});
+  }
   std::vector<YAML::Node> documents;
   try {
     documents = YAML::LoadAll(text);
   } catch (const YAML::Exception& e) {
     const Location at = e.mark.is_null() ? Location{} : Location{e.mark.line + 1, e.mark.column + 1};
+    // yaml-cpp reports a tab in the indentation as some other error: name the tab.
+    int line = 1;
+    for (size_t begin = 0; begin < text.size() && (e.mark.is_null() || line <= at.line); ++line) {
+      size_t end = text.find('\n', begin);
+      if (end == std::string::npos) end = text.size();
+      const size_t indent_end = text.find_first_not_of(" \t", begin);
+      const size_t tab = text.find('\t', begin);
+      if (tab < end && tab < indent_end) {
+        throw_issues(source_name, {{"", {line, static_cast<int>(tab - begin) + 1},
+                                    "YAML syntax error: a tab in the indentation (YAML indents with spaces only)"}});
+      }
+      begin = end + 1;
+    }
     throw_issues(source_name, {{"", at, "YAML syntax error: " + e.msg}});
   }
   schema::Context ctx;

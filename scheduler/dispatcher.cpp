@@ -119,6 +119,7 @@ struct Dispatcher::Impl {
   // would otherwise fail unseen on this side.
   std::optional<zmq::socket_t> monitor;
   uint64_t handshake_failures = 0;
+  uint64_t closed_connections = 0;
 
   std::map<std::string, Worker> workers;          // by instance
   std::map<std::string, std::string> by_routing;  // routing id -> instance
@@ -149,6 +150,16 @@ struct Dispatcher::Impl {
       uint32_t value = 0;
       std::memcpy(&event, ev.data(), 2);
       std::memcpy(&value, static_cast<const char*>(ev.data()) + 2, 4);
+      if (event == ZMQ_EVENT_DISCONNECTED) {
+        // ZeroMQ closes a connection that sends a frame over maxmsgsize without reading it; that
+        // shows only as a closed connection, so every close is counted (and the first logged).
+        if (worth_logging(++closed_connections)) {
+          spdlog::info("a connection to {} closed ({} so far): the peer left, or sent a frame over {} bytes, which "
+                       "is refused unread",
+                       addr.to_string(), closed_connections, opt.max_message_bytes * 4 + 4096);
+        }
+        continue;
+      }
       if (event != ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL && event != ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) continue;
       st.handshake_failed = ++handshake_failures;
       if (!worth_logging(handshake_failures)) continue;
@@ -238,7 +249,9 @@ struct Dispatcher::Impl {
         const std::string reason = "protocol version " + std::to_string(d.error->version.value_or(0)) +
                                    " is not supported: this scheduler speaks version " +
                                    std::to_string(proto::kVersion) + "; run the same hypertune release on both sides";
-        spdlog::warn("refused {}: {}", peer_name(routing), reason);
+        if (worth_logging(st.refused_version)) {
+          spdlog::warn("refused {} ({} so far): {}", peer_name(routing), st.refused_version, reason);
+        }
         send(routing, proto::Refuse{reason});
       }
       return;
@@ -541,7 +554,8 @@ Dispatcher::Dispatcher(Study& study, TrialStore& store, DispatcherOptions option
   }
   const std::string mon = "inproc://hypertune-dispatcher-monitor";
   if (zmq_socket_monitor(r.handle(), mon.c_str(),
-                         ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) == 0) {
+                         ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                             ZMQ_EVENT_DISCONNECTED) == 0) {
     impl_->monitor.emplace(impl_->ctx, zmq::socket_type::pair);
     impl_->monitor->set(zmq::sockopt::linger, 0);
     impl_->monitor->connect(mon);

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <deque>
 #include <filesystem>
+#include <set>
 #include <system_error>
 
 #include "base/error.h"
@@ -186,11 +187,25 @@ class CommandSession {
 
   std::optional<Outcome> on_report(std::string_view line) {
     json obj;
+    // A key given twice in one object would silently keep the last value: refused instead.
+    std::vector<std::set<std::string>> keys;
+    std::optional<std::string> twice;
+    const json::parser_callback_t check = [&](int, json::parse_event_t event, json& parsed) {
+      if (event == json::parse_event_t::object_start) {
+        keys.emplace_back();
+      } else if (event == json::parse_event_t::object_end) {
+        if (!keys.empty()) keys.pop_back();
+      } else if (event == json::parse_event_t::key && !keys.empty() && !twice) {
+        if (!keys.back().insert(parsed.get<std::string>()).second) twice = parsed.get<std::string>();
+      }
+      return true;
+    };
     try {
-      obj = json::parse(line.substr(kReportPrefix.size()));
+      obj = json::parse(line.substr(kReportPrefix.size()), check);
     } catch (const json::parse_error& e) {
       return bad_line(line, std::string("malformed JSON (") + e.what() + ")");
     }
+    if (twice) return bad_line(line, "key " + quote_text(*twice) + " appears twice in one object");
     if (!obj.is_object()) return bad_line(line, "expected a JSON object after '@hypertune'");
     if (const int depth = json_depth(obj); depth > kMaxPayloadDepth) {
       // The scheduler could not take it either (protocol::kMaxDepth): a clear failure, not a drop.

@@ -594,6 +594,16 @@ TEST_CASE("the scheduler refuses other protocol versions and survives garbage", 
     (void)raw.send(zmq::buffer(junk), i % 10 == 0 ? zmq::send_flags::sndmore : zmq::send_flags::none);
   }
   (void)raw.send(zmq::str_buffer("end"), zmq::send_flags::none);
+  // A peer that keeps speaking another version: refused every time, logged a few times.
+  for (int i = 0; i < 30; ++i) (void)raw.send(zmq::buffer(proto::encode(h, proto::kVersion + 1)), zmq::send_flags::none);
+  // A frame far over the limit costs its connection unread, and the log says so.
+  {
+    zmq::socket_t huge(ctx, zmq::socket_type::dealer);
+    huge.set(zmq::sockopt::linger, 2000);
+    huge.connect(sched.endpoint);
+    (void)huge.send(zmq::buffer(std::string(100u << 20, 'x')), zmq::send_flags::none);
+    REQUIRE(wait_until([&] { return read_file(sched.log).find("sent a frame over") != std::string::npos; }, 20s));
+  }
 
   // The sweep still runs to the end with a real worker.
   auto w = start_worker(dir, sched.endpoint, "w");
@@ -604,6 +614,11 @@ TEST_CASE("the scheduler refuses other protocol versions and survives garbage", 
   CHECK(w->wait().exit_code == 0);
   check_complete_once(load(db), 30);
   CHECK(log.find("refused connection") != std::string::npos);
+  size_t refusals = 0;
+  for (size_t at = log.find("refused connection"); at != std::string::npos; at = log.find("refused connection", at + 1)) {
+    ++refusals;
+  }
+  CHECK(refusals <= 6);  // 31 refused: logged at 1, 2, 3, 4, 8 and 16
   CHECK(log.find("malformed message(s) dropped") != std::string::npos);
 
   // A worker of this version meeting a scheduler of another one says so too (its REFUSE decodes).

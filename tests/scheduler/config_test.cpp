@@ -632,6 +632,19 @@ TEST_CASE("YAML syntax errors carry their line and column", "[config]") {
   CHECK(issues[0].path.empty());
   CHECK_THAT(issues[0].message, Catch::StartsWith("YAML syntax error: "));
 
+  // A tab in the indentation is named as such, where it is.
+  const auto tab = issues_of("space:\n  x1: {type: float, low: 0, high: 1}\n\tx2: {type: float, low: 0, high: 1}\ntrial: {function: branin}\n");
+  REQUIRE(tab.size() == 1);
+  CHECK(tab[0].line == 3);
+  CHECK(tab[0].column == 1);
+  CHECK_THAT(tab[0].message, Catch::Contains("a tab in the indentation"));
+  // Binary input is refused without quoting its bytes.
+  const auto binary = issues_of(std::string("name: a\nspace: \x7f\x45\x4c\x46\xff\x01\n", 22));
+  REQUIRE(binary.size() == 1);
+  CHECK(binary[0].line == 2);
+  CHECK(binary[0].message == "not a text file: byte 0xff is not UTF-8 (a sweep config is YAML text)");
+  CHECK(issues_of(std::string("a: 1\n\0\n", 7))[0].message.find("NUL byte") != std::string::npos);
+
   const auto not_a_map = issues_of("- a\n- b\n");
   REQUIRE(not_a_map.size() == 1);
   CHECK(not_a_map[0].message == "expected a map, got a list");

@@ -241,6 +241,11 @@ TEST_CASE("malformed @hypertune lines fail the trial with the line quoted", "[ru
   CHECK_THAT(fail_with("echo '@hypertune [1, 2]'"), Catch::Contains("JSON object"));
   CHECK_THAT(fail_with("echo '@hypertune {{\"step\": 0, \"value\": 1}}'"),
              Catch::Contains("'step' must be an integer >= 1"));
+  // Duplicate keys would silently keep the last value, at any depth.
+  CHECK_THAT(fail_with("echo '@hypertune {{\"step\": 1, \"value\": 1, \"value\": 2}}'; sleep 10"),
+             Catch::Contains("key 'value' appears twice"));
+  CHECK_THAT(fail_with("echo '@hypertune {{\"step\": 1, \"value\": 1, \"x\": {{\"a\": 1, \"a\": 1}}}}'"),
+             Catch::Contains("key 'a' appears twice"));
 }
 
 TEST_CASE("a report nested deeper than the wire allows fails the trial instead of wedging it", "[runner]") {
