@@ -1,5 +1,10 @@
 #include "pipelines/csv.h"
 
+#include "base/text.h"
+
+#include <algorithm>
+#include <cstdio>
+
 #include <filesystem>
 #include <unordered_set>
 
@@ -35,6 +40,17 @@ CsvTable parse_csv(const std::string& text, const std::string& source) {
   const size_t n = text.size();
   if (n >= 3 && text.compare(0, 3, "\xEF\xBB\xBF") == 0) i = 3;
   int64_t line = 1;
+  // Values travel as JSON and are stored as text: other encodings are refused here, by line.
+  if (const size_t bad = first_invalid_utf8(text); bad < n) {
+    const size_t line_start = text.rfind('\n', bad == 0 ? 0 : bad - 1);
+    const int64_t bad_line = 1 + std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(bad), '\n');
+    char byte[8];
+    std::snprintf(byte, sizeof byte, "0x%02x", static_cast<unsigned char>(text[bad]));
+    const size_t column = line_start == std::string::npos || bad == 0 ? bad + 1 : bad - line_start;
+    throw ConfigError(source + " line " + std::to_string(bad_line),
+                      std::string("byte ") + byte + " at column " + std::to_string(column) +
+                          " is not UTF-8; save the file as UTF-8 (for Latin-1: iconv -f latin1 -t utf-8)");
+  }
 
   std::vector<std::string> record;
   std::string field;

@@ -265,6 +265,14 @@ TEST_CASE("baseline bad input: exit 2, a message naming the problem, nothing lef
   expect_error({"--train", train, "--target", "nope", "--time-budget", "20s"},
                "no target column 'nope'; the columns are: id, row, x1, x2, color, const, label");
 
+  // A Latin-1 file: refused with its file and line before any trial runs.
+  write(dir.file("latin1.csv"), [] {
+    std::string s = "a,b\n";
+    for (int i = 0; i < 30; ++i) s += std::to_string(i % 7) + (i == 20 ? ",caf\xe9\n" : ",x\n");
+    return s;
+  }());
+  expect_error({"--train", dir.file("latin1.csv"), "--target", "a", "--time-budget", "20s"}, "latin1.csv line 22");
+
   write(dir.file("one.csv"), [] {
     std::string s = "a,b\n";
     for (int i = 0; i < 30; ++i) s += std::to_string(i % 7) + ",same\n";

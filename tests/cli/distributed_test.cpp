@@ -247,8 +247,9 @@ TEST_CASE("a SIGKILLed worker's trial processes die with it and the re-queued ru
   // Each run first records which processes of earlier runs are still alive (an overlap), then
   // its own shell and a background child, which outlives the shell unless the group is killed.
   std::ofstream(dir.file("trial.sh")) << R"(for p in $(cat pids.txt 2>/dev/null); do
-  # alive and not a zombie waiting for init
-  if [ -r "/proc/$p/stat" ] && ! grep -q ') Z ' "/proc/$p/stat"; then echo "$p" >> overlaps.txt; fi
+  # alive: not gone, and not a zombie (or dead) waiting for init; read once, it may vanish meanwhile
+  s=$(cat "/proc/$p/stat" 2>/dev/null)
+  case "$s" in ""|*") Z "*|*") X "*) ;; *) echo "$p $s" >> overlaps.txt ;; esac
 done
 # The first run would go on for long; a re-run is short.
 if [ -e pids.txt ]; then d=0.2; else d=30; fi
@@ -292,6 +293,7 @@ trial:
   REQUIRE(r.exit_code == 0);
   CHECK(survivor->wait().exit_code == 0);
   check_complete_once(load(db), 1);
+  INFO("overlaps: " << read_file(dir.file("overlaps.txt")));
   CHECK_FALSE(fs::exists(dir.file("overlaps.txt")));
   std::ifstream runs(dir.file("pids.txt"));
   int lines = 0;

@@ -91,6 +91,9 @@ TEST_CASE("csv: bad files are refused with file and line", "[pipelines]") {
              Catch::Contains("duplicate column name 'a'"));
   CHECK_THAT(error_of([] { (void)pl::parse_csv("a,\n1,2\n", "h.csv"); }),
              Catch::Contains("header field 2 is empty"));
+  // Latin-1 bytes (here "caf\xe9"): named by line and column, not an internal JSON error later.
+  CHECK_THAT(error_of([] { (void)pl::parse_csv("a,b\n1,2\n3,caf\xe9\n", "l.csv"); }),
+             Catch::Contains("l.csv line 3") && Catch::Contains("byte 0xe9 at column 6 is not UTF-8"));
   CHECK_THAT(error_of([] { (void)pl::read_csv("/nonexistent/dir/x.csv"); }),
              Catch::Contains("/nonexistent/dir/x.csv"));
 }
