@@ -368,7 +368,7 @@ class Fields {
   }
   static std::string str_of(const char* key, const msgpack::object* o) {
     if (!o || o->type != msgpack::type::STR) bad(key, "a string", o);
-    return std::string(o->via.str.ptr, o->via.str.size);
+    return text_of(*o);  // names, reasons and paths too: every decoded string is valid UTF-8
   }
 
  private:

@@ -186,44 +186,14 @@ class CommandSession {
   }
 
   std::optional<Outcome> on_report(std::string_view line) {
-    json obj;
-    // A key given twice in one object would silently keep the last value: refused instead.
-    std::vector<std::set<std::string>> keys;
-    std::optional<std::string> twice;
-    const json::parser_callback_t check = [&](int, json::parse_event_t event, json& parsed) {
-      if (event == json::parse_event_t::object_start) {
-        keys.emplace_back();
-      } else if (event == json::parse_event_t::object_end) {
-        if (!keys.empty()) keys.pop_back();
-      } else if (event == json::parse_event_t::key && !keys.empty() && !twice) {
-        if (!keys.back().insert(parsed.get<std::string>()).second) twice = parsed.get<std::string>();
-      }
-      return true;
-    };
-    try {
-      obj = json::parse(line.substr(kReportPrefix.size()), check);
-    } catch (const json::parse_error& e) {
-      return bad_line(line, std::string("malformed JSON (") + e.what() + ")");
-    }
-    if (twice) return bad_line(line, "key " + quote_text(*twice) + " appears twice in one object");
-    if (!obj.is_object()) return bad_line(line, "expected a JSON object after '@hypertune'");
-    if (const int depth = json_depth(obj); depth > kMaxPayloadDepth) {
-      // The scheduler could not take it either (protocol::kMaxDepth): a clear failure, not a drop.
-      return bad_line(line, "the report nests " + std::to_string(depth) + " levels deep; at most " +
-                                std::to_string(kMaxPayloadDepth) + " are accepted");
-    }
-    const auto metric = obj.find(spec_.metric);
-    if (metric == obj.end() || !metric->is_number() || !std::isfinite(metric->get<double>())) {
-      return bad_line(
-          line, "the objective metric '" + spec_.metric + "' is missing or not a finite number");
-    }
-    const auto step_it = obj.find("step");
-    if (step_it == obj.end()) {
+    ReportLine r = parse_report_line(line.substr(kReportPrefix.size()), spec_.metric);
+    if (r.error) return bad_line(line, *r.error);
+    json obj = std::move(r.object);
+    if (!r.step) {
       final_ = std::move(obj);
       return std::nullopt;
     }
-    const auto step = as_integer(*step_it);
-    if (!step || *step < 1) return bad_line(line, "'step' must be an integer >= 1");
+    const auto step = r.step;
     last_report_ = obj;
     // Already recorded before this (re)start; the scheduler keeps the first report of a step.
     if (*step <= spec_.start_step) {
@@ -351,6 +321,65 @@ std::vector<std::string> child_environment(const TrialSpec& spec, const CommandT
 }
 
 }  // namespace
+
+ReportLine parse_report_line(std::string_view text, const std::string& metric) noexcept {
+  ReportLine r;
+  try {
+    // A key given twice in one object would silently keep the last value: refused instead.
+    std::vector<std::set<std::string>> keys;
+    std::optional<std::string> twice;
+    const json::parser_callback_t check = [&](int, json::parse_event_t event, json& parsed) {
+      if (event == json::parse_event_t::object_start) {
+        keys.emplace_back();
+      } else if (event == json::parse_event_t::object_end) {
+        if (!keys.empty()) keys.pop_back();
+      } else if (event == json::parse_event_t::key && !keys.empty() && !twice) {
+        if (!keys.back().insert(parsed.get<std::string>()).second) twice = parsed.get<std::string>();
+      }
+      return true;
+    };
+    json obj;
+    try {
+      obj = json::parse(text, check);
+    } catch (const json::parse_error& e) {
+      r.error = std::string("malformed JSON (") + e.what() + ")";
+      return r;
+    }
+    if (twice) {
+      r.error = "key " + quote_text(*twice) + " appears twice in one object";
+      return r;
+    }
+    if (!obj.is_object()) {
+      r.error = "expected a JSON object after '@hypertune'";
+      return r;
+    }
+    if (const int depth = json_depth(obj); depth > kMaxPayloadDepth) {
+      // The scheduler could not take it either (protocol::kMaxDepth): a clear failure, not a drop.
+      r.error = "the report nests " + std::to_string(depth) + " levels deep; at most " +
+                std::to_string(kMaxPayloadDepth) + " are accepted";
+      return r;
+    }
+    const auto m = obj.find(metric);
+    if (m == obj.end() || !m->is_number() || !std::isfinite(m->get<double>())) {
+      r.error = "the objective metric '" + metric + "' is missing or not a finite number";
+      return r;
+    }
+    if (const auto step_it = obj.find("step"); step_it != obj.end()) {
+      const auto step = as_integer(*step_it);
+      if (!step || *step < 1) {
+        r.error = "'step' must be an integer >= 1";
+        return r;
+      }
+      r.step = step;
+    }
+    r.object = std::move(obj);
+  } catch (const std::exception& e) {
+    // Out of memory or a library error: still a refused line, never an escaping exception.
+    r = ReportLine{};
+    r.error = std::string("cannot read the report (") + e.what() + ")";
+  }
+  return r;
+}
 
 std::string param_to_string(const json& value) {
   switch (value.type()) {

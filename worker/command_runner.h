@@ -80,6 +80,19 @@ struct CommandTrial {
 // "200ms", "2s", "1.5s", "2m", "1h".
 [[nodiscard]] std::string format_duration(std::chrono::milliseconds d);
 
+// One "@hypertune {JSON}" line of a command trial's stdout, `text` being what follows the prefix.
+// Exactly one of: `error` (the line is refused and the trial fails with that reason), or an
+// `object` holding the finite objective `metric`, with `step` (an integer >= 1: a step report) or
+// without (the final metrics). Refused: malformed JSON, a key twice in one object, a non-object,
+// nesting deeper than kMaxPayloadDepth (base/text.h). Never throws, for any bytes (fuzzed by
+// tests/worker/fuzz_test.cpp).
+struct ReportLine {
+  std::optional<std::string> error;
+  nlohmann::json object;
+  std::optional<int64_t> step;
+};
+[[nodiscard]] ReportLine parse_report_line(std::string_view text, const std::string& metric) noexcept;
+
 struct CommandRunnerOptions {
   // Receives every stdout line that is not an @hypertune line and every stderr line, on the
   // thread that runs the trial. Empty: such lines are kept only for error messages.

@@ -405,3 +405,18 @@ TEST_CASE("strings that are not UTF-8 arrive as valid UTF-8", "[protocol]") {
   CHECK(metrics["k\xEF\xBF\xBD" "2"] == "v\xEF\xBF\xBD" "1");
   CHECK_NOTHROW(metrics.dump());
 }
+
+TEST_CASE("the deepest payload a runner accepts always decodes", "[protocol]") {
+  // A runner refuses reports deeper than kMaxPayloadDepth (base/text.h); one at the limit must
+  // never be dropped by the wire codec in any message that carries a payload.
+  json deep = 1;
+  for (int i = 1; i < hypertune::kMaxPayloadDepth; ++i) deep = (i % 2) ? json::array({deep}) : json{{"k", deep}};
+  json metrics = {{"value", 0.5}, {"deep", deep}};
+  REQUIRE(hypertune::json_depth(metrics) == hypertune::kMaxPayloadDepth);
+  CHECK(round_trip(Report{{1, 2, metrics}}).report.metrics == metrics);
+  CHECK(round_trip(Result{1, hypertune::Outcome::complete(metrics, 2)}).outcome.metrics == metrics);
+  Assign a;
+  a.spec.params = metrics;
+  a.spec.trial = metrics;
+  CHECK(round_trip(a).spec.trial == metrics);
+}
