@@ -108,7 +108,8 @@ class CommandSession {
         trial_(trial),
         proc_(std::move(process)),
         last_step_(spec.start_step),
-        pause_at_(spec.pause_at) {}
+        pause_at_(spec.pause_at),
+        max_steps_(spec.max_steps ? spec.max_steps : trial.steps) {}
 
   Outcome run() {
     const auto started = Clock::now();
@@ -159,6 +160,10 @@ class CommandSession {
       metrics.erase("step");
       return Outcome::complete(std::move(metrics), last_step_);
     }
+    // Resumed after its last step (its worker was lost between that report and the result):
+    // nothing was left to do, and the scheduler completes it with its last recorded report.
+    if (spec_.checkpoint && spec_.start_step > 0 && max_steps_ && spec_.start_step >= *max_steps_)
+      return Outcome::complete(json::object(), spec_.start_step);
     return Outcome::failed("command " + quote_text(spec_argv0()) +
                                     " exited with status 0 without reporting: it must print '" +
                                     std::string(kReportPrefix) + " {\"" + spec_.metric +
@@ -276,6 +281,7 @@ class CommandSession {
   Subprocess proc_;
   int64_t last_step_;
   std::optional<int64_t> pause_at_;
+  std::optional<int64_t> max_steps_;  // the trial's last step, when it has one
   int64_t stdout_lines_ = 0;
   std::optional<json> final_;
   std::optional<json> last_report_;

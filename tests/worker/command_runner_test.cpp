@@ -679,3 +679,40 @@ TEST_CASE("a normally ended subprocess leaves no keeper behind", "[runner]") {
   CHECK(::kill(k, 0) == -1);
   CHECK(::kill(leader, 0) == -1);
 }
+
+TEST_CASE("a trial resumed after its last step completes with its last report", "[runner]") {
+  // Its worker was lost after the report of the last step, before the result arrived: the new run
+  // resumes from the checkpoint of that step, has nothing left to train and prints nothing, as a
+  // loop `for step in range(start + 1, steps + 1)` without a final line does.
+  TempDir dir("ht-cmd-last-step");
+  const std::string script =
+      "s=$HYPERTUNE_START_STEP; while [ $s -lt $HYPERTUNE_MAX_STEPS ]; do s=$((s+1)); "
+      "echo $s > \"$HYPERTUNE_CHECKPOINT_DIR/step\"; echo \"@hypertune {{\\\"value\\\": $s, \\\"step\\\": $s}}\"; done";
+  TrialSpec spec = sh_spec(script, dir.path());
+  spec.trial["checkpoint"] = true;
+  spec.max_steps = 3;
+  spec.checkpoint_dir = dir.file("trial-5");
+  ScriptedContext first;
+  const Outcome done = CommandRunner().run(spec, first);
+  INFO(done.error);
+  REQUIRE(done.kind == Kind::kComplete);
+  REQUIRE(first.reports.size() == 3);
+
+  spec.start_step = 3;
+  spec.checkpoint = spec.checkpoint_dir;
+  ScriptedContext again;
+  const Outcome out = CommandRunner().run(spec, again);
+  INFO(out.error);
+  CHECK(out.kind == Kind::kComplete);
+  CHECK(out.last_step == 3);
+  CHECK(out.metrics.empty());  // the scheduler completes it with the report of step 3
+  CHECK(again.reports.empty());
+
+  // A resumed run that still had steps to do and exits 0 without a word is a failure, as before.
+  spec.max_steps = 5;
+  spec.trial["command"] = {"/bin/sh", "-c", "exit 0"};
+  ScriptedContext silent_ctx;
+  const Outcome silent = CommandRunner().run(spec, silent_ctx);
+  CHECK(silent.kind == Kind::kFailed);
+  CHECK_THAT(silent.error, Catch::Contains("without reporting"));
+}
