@@ -73,6 +73,11 @@ struct StepReport {
   int64_t number = 0;
   int64_t step = 0;                                   // counted from 1
   nlohmann::json metrics = nlohmann::json::object();  // holds the objective metric; others too
+  // The run folder this run saves a checkpoint into before each report (command trials with
+  // `checkpoint: true`, worker/run_dir.h): where the trial resumes if this run is lost. Travels
+  // as an optional "checkpoint" key after the fields below, only when set, so that a REPORT
+  // without it is the same frame as in release 0.1.0.
+  std::optional<std::string> checkpoint;
 
   friend bool operator==(const StepReport&, const StepReport&) = default;
 
@@ -94,7 +99,8 @@ struct Outcome {
   OutcomeKind kind = OutcomeKind::kFailed;
   nlohmann::json metrics = nlohmann::json::object();  // final metrics (kComplete)
   std::string error;                                  // reason (kFailed)
-  std::optional<std::string> checkpoint;              // the checkpoint saved (kPaused)
+  std::optional<std::string> checkpoint;              // kPaused: the checkpoint saved; kComplete:
+                                                      // the run folder holding the exports
   int64_t last_step = 0;                              // last step reported
 
   friend bool operator==(const Outcome&, const Outcome&) = default;

@@ -497,8 +497,9 @@ void run_baseline(const BaselineArgs& a) {
   // the out-of-fold predictions), scored like a trial; it replaces the single best only when it
   // scores better.
   const fs::path artifacts = fs::path(paths.storage + ".artifacts");
+  // A complete trial records the run folder that holds its export (worker/run_dir.h).
   auto trial_model = [&](const scheduler::TrialRecord& t) {
-    return fs::path(trial_dir(artifacts.string(), t.trial.number)) / "model";
+    return fs::path(t.checkpoint ? *t.checkpoint : trial_dir(artifacts.string(), t.trial.number)) / "model";
   };
   const bool maximize = plan.direction == search::Direction::kMaximize;
   std::vector<const scheduler::TrialRecord*> ranked;

@@ -6,6 +6,7 @@
 #include <thread>
 #include <vector>
 
+#include "worker/run_dir.h"
 #include "worker/runners.h"
 
 namespace hypertune::cli {
@@ -27,11 +28,12 @@ class Shared {
 
 class Context final : public worker::TrialContext {
  public:
-  Context(Shared& s, int64_t number, std::string name) : s_(s), number_(number), name_(std::move(name)) {}
+  Context(Shared& s, int64_t number, std::string name, std::optional<std::string> run_dir)
+      : s_(s), number_(number), name_(std::move(name)), run_dir_(std::move(run_dir)) {}
 
   Verdict report(int64_t step, const nlohmann::json& metrics) override {
     std::lock_guard lock(s_.mu);
-    auto v = s_.study.report(number_, step, metrics, name_);
+    auto v = s_.study.report(number_, step, metrics, name_, run_dir_);
     s_.cv.notify_all();
     return v;
   }
@@ -41,6 +43,7 @@ class Context final : public worker::TrialContext {
   Shared& s_;
   int64_t number_;
   std::string name_;
+  std::optional<std::string> run_dir_;
 };
 
 void slot_loop(Shared& s, int slot) {
@@ -68,10 +71,13 @@ void slot_loop(Shared& s, int slot) {
     spec.threads = s.opts.threads_per_trial;
     if (static_cast<size_t>(slot) < s.opts.slot_gpus.size()) spec.gpus = s.opts.slot_gpus[static_cast<size_t>(slot)];
     if (!s.opts.artifacts_dir.empty()) spec.checkpoint_dir = trial_dir(s.opts.artifacts_dir, spec.number);
-    Context ctx(s, a->number, name);
     Outcome outcome;
     try {
+      // Its own run folder below the trial's, as on a worker (worker/run_dir.h).
+      std::optional<std::string> run_dir = worker::begin_run(spec);
+      Context ctx(s, a->number, name, std::move(run_dir));
       outcome = runner->run(spec, ctx);
+      worker::end_run(spec, outcome);
     } catch (const std::exception& e) {
       outcome = Outcome::failed(std::string("runner error: ") + e.what());
     }

@@ -7,8 +7,9 @@ It speaks the command-trial protocol of docs/command-trials.md and needs only th
   * after each epoch it saves its state as epoch-<n>.json in $HYPERTUNE_CHECKPOINT_DIR, then prints
     `@hypertune {"val_loss": ..., "step": n}`; the final line has no "step";
   * when $HYPERTUNE_RESUME_FROM is set it loads the state of epoch $HYPERTUNE_START_STEP and goes
-    on with the next epoch. One file per epoch makes that exact: the program may already have
-    finished a later epoch when the stop arrives, but the paused epoch's state is still there.
+    on with the next epoch, saving into its own new $HYPERTUNE_CHECKPOINT_DIR. One file per epoch
+    makes that exact: the program may already have finished a later epoch when the stop arrives,
+    but the paused epoch's state is still there.
 """
 import argparse
 import json
@@ -43,13 +44,9 @@ def save_state(directory, state):
 
 
 def load_state(directory, epoch):
+    # Only read: the folder is an earlier run's (the worker removes it once no run needs it).
     with open(state_file(directory, epoch)) as f:
-        state = json.load(f)
-    # Earlier epochs are never resumed from again: a later resume starts at a later step.
-    for name in os.listdir(directory):
-        if name.startswith("epoch-") and name.endswith(".json") and int(name[6:-5]) < epoch:
-            os.remove(os.path.join(directory, name))
-    return state
+        return json.load(f)
 
 
 def report(metrics):

@@ -166,8 +166,12 @@ void pack_body(Packer& pk, const Assign& m) {
 }
 
 void pack_body(Packer& pk, const Report& m) {
-  pk.pack_map(count_fields(m.report));
+  pk.pack_map(count_fields(m.report) + (m.report.checkpoint ? 1 : 0));
   StepReport::fields(m.report, FieldPacker(pk));
+  if (m.report.checkpoint) {
+    pk.pack("checkpoint");
+    pk.pack(*m.report.checkpoint);
+  }
 }
 
 void pack_body(Packer& pk, const Answer& m) {
@@ -454,6 +458,7 @@ Assign read_assign(const Fields& f) {
 Report read_report(const Fields& f) {
   Report m;
   StepReport::fields(m.report, FieldReader(f));
+  m.report.checkpoint = f.opt_str("checkpoint");  // absent in release 0.1.0's REPORTs
   return m;
 }
 

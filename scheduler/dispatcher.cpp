@@ -391,7 +391,7 @@ struct Dispatcher::Impl {
       ++st.unknown_trial;
       spdlog::warn("worker '{}' reported step {} of unknown trial {}: told to stop", w.id, r.step, r.number);
     } else {
-      d.verdict = study.report(r.number, r.step, r.metrics, w.id);
+      d.verdict = study.report(r.number, r.step, r.metrics, w.id, r.checkpoint);
     }
     send(w.routing, d);
   }

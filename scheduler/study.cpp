@@ -218,13 +218,22 @@ std::optional<TrialSpec> Study::ask(const std::string& worker) {
 }
 
 Verdict Study::report(int64_t number, int64_t step, const nlohmann::json& metrics,
-                      const std::string& worker) {
+                      const std::string& worker, const std::optional<std::string>& run_dir) {
   Entry* e = find(number);
   if (!e) throw Error("report for unknown trial " + std::to_string(number));
   auto& t = e->rec.trial;
   if (t.state != TrialState::kRunning || e->holder != worker) {
-    // Finished, paused, re-queued, or held by someone else: whoever sends this must stop.
+    // Finished, paused, re-queued, or held by someone else: whoever sends this must stop. Its
+    // run folder is not recorded: a cut-off run never becomes the one the trial resumes from.
     return {Decision::kPrune, std::nullopt};
+  }
+  if (run_dir && e->rec.checkpoint != run_dir) {
+    // The holder's run saves its checkpoints there (before each report): a re-queued copy
+    // resumes from it, with start_step = the last recorded step.
+    TrialStore::Batch batch(store_);
+    e->rec.checkpoint = run_dir;
+    persist(*e);
+    batch.commit();
   }
   if (t.report_at(step)) {
     // Duplicate (a resend after reconnect, or a restarted trial replaying steps).
@@ -302,6 +311,7 @@ bool Study::finish(int64_t number, const Outcome& o, const std::string& worker) 
       }
       t.value = value;
       e->rec.metrics = o.metrics;
+      if (o.checkpoint) e->rec.checkpoint = o.checkpoint;  // the run folder with its exports
       if (!e->rec.metrics.contains(record_.metric)) e->rec.metrics[record_.metric] = *value;
       mark_finished(*e, TrialState::kComplete);
       break;

@@ -61,8 +61,11 @@ class Study {
   // The trial's number, seed, params, resource, pause point, checkpoint to resume from, bracket,
   // rung, attempt and metric; the driver fills in the rest (trial section, paths, threads).
   [[nodiscard]] std::optional<TrialSpec> ask(const std::string& worker);
+  // `run_dir`: the run folder the reporting run checkpoints into (StepReport::checkpoint); from
+  // the holder, it becomes the checkpoint the trial resumes from if this run is lost.
   [[nodiscard]] Verdict report(int64_t number, int64_t step, const nlohmann::json& metrics,
-                                       const std::string& worker);
+                               const std::string& worker,
+                               const std::optional<std::string>& run_dir = std::nullopt);
   // Returns false when the outcome was ignored (trial unknown, finished, or held by another worker).
   bool finish(int64_t number, const Outcome& outcome, const std::string& worker);
   // The holder of `number` is gone. Back to WAITING (resuming from its checkpoint), or FAIL with

@@ -63,7 +63,8 @@ struct TrialRecord {
   std::vector<Report> reports;                // full per-step metrics, same order as intermediate
   nlohmann::json metrics = nlohmann::json::object();  // final metrics (COMPLETE)
   std::string worker;                         // last worker that ran it
-  std::optional<std::string> checkpoint;      // latest checkpoint (paused / for resume)
+  std::optional<std::string> checkpoint;      // where it resumes (paused / its run was lost), or
+                                              // the run folder with the exports (complete)
   std::optional<int64_t> pause_at;            // current pause point (promotion schedulers)
   int retries = 0;                            // times re-queued after a lost worker
   std::string fail_reason;                    // FAIL only

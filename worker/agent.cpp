@@ -21,6 +21,7 @@
 
 #include "base/error.h"
 #include "base/rng.h"
+#include "worker/run_dir.h"
 
 namespace hypertune::worker {
 
@@ -73,6 +74,7 @@ struct Run {
   bool finished = false;                        // the trial thread is done with the run
   bool discard = false;                         // revoked or shutting down: never report again
   int64_t last_step = 0;
+  std::optional<std::string> run_dir;           // named in every REPORT (worker/run_dir.h)
   // I/O thread only: sent in the current session.
   bool report_sent = false;
   bool result_sent = false;
@@ -136,7 +138,7 @@ struct Agent::Impl {
     Verdict report(int64_t step, const nlohmann::json& metrics) override {
       std::unique_lock lock(impl_.mu);
       if (run_.stop.load()) return {hypertune::Decision::kPrune, std::nullopt};
-      run_.pending_report = proto::Report{{run_.assign.spec.number, step, metrics}};
+      run_.pending_report = proto::Report{{run_.assign.spec.number, step, metrics, run_.run_dir}};
       run_.report_sent = false;
       run_.decision.reset();
       run_.last_step = step;
@@ -172,10 +174,18 @@ struct Agent::Impl {
 
     Outcome outcome;
     try {
+      // A folder of this run's own below the trial's (worker/run_dir.h): the fence against a
+      // cut-off earlier holder that may still be writing into its own.
+      std::optional<std::string> run_dir = begin_run(spec);
+      {
+        std::lock_guard lock(mu);
+        run.run_dir = std::move(run_dir);
+      }
       std::unique_ptr<TrialRunner> runner = opt.make_runner(spec.trial);
       if (!runner) throw Error("no runner for this trial section");
       Context ctx(*this, run);
       outcome = runner->run(spec, ctx);
+      end_run(spec, outcome);
     } catch (const std::exception& e) {
       // A failing trial never takes the worker down.
       outcome = Outcome::failed(e.what(), run.last_step);

@@ -78,6 +78,13 @@ int64_t count_finished(const std::string& db) {
   return n;
 }
 
+size_t count_lines(const std::string& path) {
+  std::ifstream in(path);
+  size_t n = 0;
+  for (std::string line; std::getline(in, line);) ++n;
+  return n;
+}
+
 std::vector<std::string> concat(std::vector<std::string> a, const std::vector<std::string>& b) {
   a.insert(a.end(), b.begin(), b.end());
   return a;
@@ -299,6 +306,79 @@ trial:
   int lines = 0;
   for (std::string line; std::getline(runs, line);) ++lines;
   CHECK(lines == 2);
+}
+
+TEST_CASE("a worker cut off from the scheduler cannot write into the checkpoint folder of its trial's new owner",
+          "[cli][distributed][fence]") {
+  test::TempDir dir("distfence");
+  // Every write of a checkpoint is logged in the run folder with the writer's pid and the step.
+  // The first run is slow and would go on for long; a resumed run is quick.
+  std::ofstream(dir.file("trial.sh")) << R"(s=$HYPERTUNE_START_STEP
+echo "$$ ${HYPERTUNE_RESUME_FROM:-none} $HYPERTUNE_CHECKPOINT_DIR" >> runs.txt
+if [ -z "$HYPERTUNE_RESUME_FROM" ]; then d=0.3; else d=0.02; fi
+while [ $s -lt 40 ]; do
+  s=$((s+1))
+  echo "$s" > "$HYPERTUNE_CHECKPOINT_DIR/state.tmp" && mv "$HYPERTUNE_CHECKPOINT_DIR/state.tmp" "$HYPERTUNE_CHECKPOINT_DIR/state"
+  echo "$$ $s" >> "$HYPERTUNE_CHECKPOINT_DIR/writes.log"
+  echo "@hypertune {\"value\": $s, \"step\": $s}"
+  sleep $d
+done
+)";
+  const auto cfg = write(dir, "fence.yaml", R"(
+name: fence
+seed: 1
+max_trials: 1
+space:
+  x: {type: float, low: 0, high: 1}
+sampler: random
+trial:
+  command: ["/bin/sh", "trial.sh"]
+  checkpoint: true
+  steps: 40
+)");
+  const auto db = dir.file("fence.db");
+  const std::string root = dir.file("ckpt");  // shared by both workers, as on a cluster file system
+  SchedulerProcess sched(dir, cfg, db, "tcp://127.0.0.1:*", "sched");
+  auto cut_off = start_worker(dir, sched.endpoint, "cut-off", {"--checkpoint-dir", root});
+  const std::string first = root + "/trial-0/run-1";
+  REQUIRE(wait_until([&] { return count_lines(first + "/writes.log") >= 2; }, 20s));
+  // The partition: the worker agent stops answering (its trial process goes on writing).
+  cut_off->signal(SIGSTOP);
+  auto owner = start_worker(dir, sched.endpoint, "owner", {"--checkpoint-dir", root});
+  const auto r = sched.process->wait();
+  INFO(read_file(sched.log) << read_file(dir.file("owner.log")));
+  REQUIRE(r.exit_code == 0);
+  CHECK(owner->wait().exit_code == 0);
+
+  // The new owner resumed from the cut-off run's folder into a folder of its own.
+  const std::string second = root + "/trial-0/run-2";
+  const std::string runs = read_file(dir.file("runs.txt"));
+  INFO("runs:\n" << runs);
+  CHECK(runs.find(" none " + first + "\n") != std::string::npos);
+  CHECK(runs.find(" " + first + " " + second + "\n") != std::string::npos);
+  const auto trials = load(db);
+  REQUIRE(trials.size() == 1);
+  CHECK(trials[0].trial.state == search::TrialState::kComplete);
+  CHECK(trials[0].checkpoint == second);  // the folder of record is the owner's
+
+  // The cut-off run is still writing, after the owner finished, and only into its own folder.
+  const size_t before = count_lines(first + "/writes.log");
+  CHECK(wait_until([&] { return count_lines(first + "/writes.log") > before; }, 10s));
+  cut_off->signal(SIGKILL);
+  (void)cut_off->wait();
+  auto writers = [](const std::string& log) {
+    std::set<std::string> pids;
+    std::ifstream in(log);
+    for (std::string pid, step; in >> pid >> step;) pids.insert(pid);
+    return pids;
+  };
+  INFO("writes in the owner's folder:\n" << read_file(second + "/writes.log"));
+  const auto owner_writers = writers(second + "/writes.log");
+  const auto cut_off_writers = writers(first + "/writes.log");
+  CHECK(owner_writers.size() == 1);
+  CHECK(cut_off_writers.size() == 1);
+  CHECK(owner_writers != cut_off_writers);
+  CHECK(read_file(second + "/state") == "40\n");
 }
 
 TEST_CASE("GPU slots: a worker runs as many trials as its devices allow, each on its own, and one without GPUs gets none",

@@ -157,6 +157,37 @@ TEST_CASE("lost workers re-queue their trials until max_retries, then the trial 
   CHECK_THAT(t->fail_reason, Catch::Contains("worker w3 lost") && Catch::Contains("2 retries"));
 }
 
+TEST_CASE("a lost run resumes from the run folder its holder reported, never from a cut-off one's", "[study]") {
+  Fixture f;
+  Study st = f.open();
+  auto a = st.ask("w1");
+  REQUIRE(a);
+  CHECK_FALSE(a->checkpoint);
+  (void)st.report(a->number, 1, loss(3.0), "w1", std::string("/c/trial-0/run-1"));
+  (void)st.report(a->number, 2, loss(2.0), "w1", std::string("/c/trial-0/run-1"));
+  st.requeue(a->number, "worker w1 lost");
+  auto b = st.ask("w2");
+  REQUIRE(b);
+  CHECK(b->checkpoint == "/c/trial-0/run-1");
+  CHECK(b->start_step == 2);
+  // w1 comes back from its partition and reports on: neither its step nor its folder counts.
+  CHECK(st.report(a->number, 3, loss(1.0), "w1", std::string("/c/trial-0/run-1")).decision == Decision::kPrune);
+  (void)st.report(a->number, 3, loss(1.5), "w2", std::string("/c/trial-0/run-2"));
+  CHECK(st.trial(a->number)->checkpoint == "/c/trial-0/run-2");
+  // Durable: a scheduler restarted now resumes the trial from w2's folder.
+  f.reopen();
+  Study again = f.open();
+  CHECK(again.trial(a->number)->checkpoint == "/c/trial-0/run-2");
+  // A complete outcome names the run folder with its exports.
+  again.requeue_all_running("restart");
+  auto c = again.ask("w3");
+  REQUIRE(c);
+  Outcome done = complete(1.5);
+  done.checkpoint = "/c/trial-0/run-3";
+  CHECK(again.finish(c->number, done, "w3"));
+  CHECK(again.trial(c->number)->checkpoint == "/c/trial-0/run-3");
+}
+
 TEST_CASE("a study resumes from storage: numbering, best trial and running trials", "[study]") {
   Fixture f;
   Budget b;
