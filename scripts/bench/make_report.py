@@ -25,7 +25,7 @@ import sys
 import time
 
 STEPS = ["sampler", "quality", "run_wall", "pipeline", "early_stopping", "race", "dispatch",
-         "overhead", "scaling", "workers64", "large_study", "baseline"]
+         "overhead", "scaling", "workers64", "large_study", "baseline", "chaos", "fuzz"]
 TARGET_RE = re.compile(r"^\s*[-*] (.*?)[:\s]*\*\*(met|MISSED|missed)\*\*(.*)$")
 
 
@@ -505,8 +505,45 @@ def versions():
     }
 
 
-def fmt_time(ts):
-    return time.strftime("%H:%M:%S", time.gmtime(ts))
+def fmt_time(ts, with_date=False):
+    return time.strftime("%Y-%m-%d %H:%M:%S" if with_date else "%H:%M:%S", time.gmtime(ts))
+
+
+def merge_previous(a, steps):
+    """--merge: the steps of this run replace theirs in the report already in a.docs; every other
+    step keeps its section, its row and its raw results from there. Writes the old sections and raw
+    results into a.out, so that the report is made from one folder; returns the merged steps and
+    the previous report's 'Run:' line."""
+    old_md = os.path.join(a.docs, "benchmarks.md")
+    old_raw = os.path.join(a.docs, "bench-results")
+    old_steps = load_jsonl(os.path.join(old_raw, "run.jsonl"))
+    with open(old_md) as f:
+        text = f.read()
+    run_line = next((l for l in text.splitlines() if l.startswith("- Run: ")), "")
+    # The body: from the first "## " heading to "## Summary of targets", one section per step, in
+    # the order of the previous run.jsonl.
+    body = text[text.index("\n## ") + 1:text.index("## Summary of targets")]
+    sections = ["## " + s for s in body.split("\n## ") if s.strip()]
+    sections[0] = sections[0][3:]
+    if len(sections) != len(old_steps):
+        raise SystemExit(f"make_report: --merge: {old_md} has {len(sections)} sections for "
+                         f"{len(old_steps)} steps in {old_raw}/run.jsonl")
+    new_names = {s["step"] for s in steps}
+    for s, sec in zip(old_steps, sections):
+        if s["step"] not in new_names:
+            with open(os.path.join(a.out, s["step"] + ".md"), "w") as f:
+                f.write(sec.rstrip() + "\n")
+    for name in os.listdir(old_raw):
+        src, dst = os.path.join(old_raw, name), os.path.join(a.out, name)
+        if name in ("run.jsonl", "build.json") or os.path.exists(dst):
+            continue
+        (shutil.copytree if os.path.isdir(src) else shutil.copy2)(src, dst)
+    merged = [s for s in old_steps if s["step"] not in new_names] + steps
+    merged.sort(key=lambda s: STEPS.index(s["step"]) if s["step"] in STEPS else len(STEPS))
+    with open(os.path.join(a.out, "run.jsonl"), "w") as f:
+        for s in merged:
+            f.write(json.dumps(s) + "\n")
+    return merged, run_line
 
 
 def cmd_report(a):
@@ -516,7 +553,14 @@ def cmd_report(a):
     build = load_jsonl(os.path.join(a.out, "build.json"))
     started = min(s["start"] for s in steps + build)
     total = max(s["end"] for s in steps) - started
-    steps_total = max(s["end"] for s in steps) - min(s["start"] for s in steps)
+    rerun = ""
+    if a.merge:
+        new_steps = [s["step"] for s in steps]
+        steps, previous = merge_previous(a, steps)
+        rerun = (f"- Re-run: {', '.join(new_steps)}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(started))}, "
+                 f"`{a.command}` ({a.mode} mode), {total / 60:.1f} min; the other steps are from the run above")
+    # The steps' own time (the same as first start to last end when they ran in one go).
+    steps_total = sum(s["end"] - s["start"] for s in steps)
     limit_min = 10 if a.mode == "quick" else 45
     v = versions()
     out = []
@@ -540,8 +584,12 @@ def cmd_report(a):
                "docs/ is left alone. A step whose script is missing or fails is reported as such "
                "and the others still run.")
     out.append("")
-    out.append(f"- Run: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(started))}, "
-               f"`{a.command}` ({a.mode} mode), {total / 60:.1f} min in all")
+    if a.merge:
+        out.append(previous)
+        out.append(rerun)
+    else:
+        out.append(f"- Run: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(started))}, "
+                   f"`{a.command}` ({a.mode} mode), {total / 60:.1f} min in all")
     out.append(f"- Machine: {machine()}")
     out.append("- Versions: " + ", ".join(f"{k} {val}" for k, val in v.items()))
     out.append("- The machine may be shared with other work: the load average (1 minute) at each "
@@ -551,7 +599,7 @@ def cmd_report(a):
     out.append("| step | started (UTC) | elapsed s | load at start | load at end | status |")
     out.append("| --- | --- | --- | --- | --- | --- |")
     for s in build + steps:
-        out.append(f"| {s['step']} | {fmt_time(s['start'])} | {s['end'] - s['start']:.0f} | "
+        out.append(f"| {s['step']} | {fmt_time(s['start'], a.merge)} | {s['end'] - s['start']:.0f} | "
                    f"{s['load_start']} | {s['load_end']} | {s['status']} |")
     out.append("")
     summary = []
@@ -632,6 +680,8 @@ def main():
     r.add_argument("--command", required=True)
     r.add_argument("--mode", choices=["quick", "full"], required=True)
     r.add_argument("--docs", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs"))
+    r.add_argument("--merge", action="store_true",
+                   help="replace only this run's steps in the report already in --docs")
     a = ap.parse_args()
     {"trial-times": cmd_trial_times, "fragment": cmd_fragment, "report": cmd_report}[a.what](a)
 

@@ -2,7 +2,7 @@
 # Runs every benchmark against its peer (Optuna 3.1, PyTorch 1.13, scikit-learn 1.2) one step
 # after another and regenerates docs/benchmarks.md from the raw results.
 #
-#   scripts/bench/run-all.sh [--quick] [--out DIR] [--build-dir DIR] [--only STEP,...]
+#   scripts/bench/run-all.sh [--quick] [--out DIR] [--build-dir DIR] [--only STEP,... [--merge]]
 #
 #   --quick      short runs (the suite in under 10 minutes on 2 cores; full: under 45)
 #   --out DIR    raw results (JSONL), one markdown fragment per step (DIR/STEP.md), logs
@@ -13,9 +13,12 @@
 #                steps need are built
 #   --only       run only these steps; the report then goes to DIR/report/benchmarks.md and
 #                docs/ is left alone
+#   --merge      with --only: replace these steps' sections, rows and raw results in
+#                docs/benchmarks.md and docs/bench-results/; every other step keeps its section
+#                and results from the run before
 #
 # Steps, in order: sampler quality run_wall pipeline early_stopping race dispatch overhead scaling
-# workers64 large_study baseline. early_stopping, race and large_study run
+# workers64 large_study baseline chaos fuzz. early_stopping, race, large_study, chaos and fuzz run
 # scripts/bench/STEP.sh OUT [--quick] [--build-dir DIR] when that script exists (a note in the
 # report when it does not). A failing step is reported as failed and the others still run.
 # Without --only, docs/benchmarks.md and docs/bench-results/ are replaced at the end.
@@ -24,18 +27,19 @@ set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 bench=$root/scripts/bench
 python=/usr/bin/python3
-all_steps=(sampler quality run_wall pipeline early_stopping race dispatch overhead scaling workers64 large_study baseline)
+all_steps=(sampler quality run_wall pipeline early_stopping race dispatch overhead scaling workers64 large_study baseline chaos fuzz)
 quick=0
 out=""
 build=${HYPERTUNE_BUILD_DIR:-$root/build}
 only=""
+merge=0
 invocation="scripts/bench/run-all.sh"
 for arg in "$@"; do
   if [[ $arg =~ ^[A-Za-z0-9_./,=:+-]+$ ]]; then invocation+=" $arg"; else invocation+=" $(printf '%q' "$arg")"; fi
 done
 
 usage() {
-  echo "usage: scripts/bench/run-all.sh [--quick] [--out DIR] [--build-dir DIR] [--only STEP,...]" >&2
+  echo "usage: scripts/bench/run-all.sh [--quick] [--out DIR] [--build-dir DIR] [--only STEP,... [--merge]]" >&2
   echo "steps: ${all_steps[*]}" >&2
   exit 2
 }
@@ -45,6 +49,7 @@ while [[ $# -gt 0 ]]; do
     --out) [[ $# -ge 2 ]] || usage; out=$2; shift ;;
     --build-dir) [[ $# -ge 2 ]] || usage; build=$2; shift ;;
     --only) [[ $# -ge 2 ]] || usage; only=$2; shift ;;
+    --merge) merge=1 ;;
     -h | --help) usage ;;
     *) echo "run-all.sh: unknown argument '$1'" >&2; usage ;;
   esac
@@ -228,7 +233,7 @@ for step in "${steps[@]}"; do
     scaling) run_step scaling "$bench/scaling.sh" "$out/scaling" "${q[@]}" --build-dir "$build" ;;
     workers64) run_step workers64 "$bench/dispatch.sh" "$out/workers64" --simulate "${q[@]}" --build-dir "$build" ;;
     baseline) run_step baseline "$bench/baseline.sh" --out "$out/baseline" "${q[@]}" --build-dir "$build" ;;
-    early_stopping | race | large_study) external_step "$step" ;;
+    early_stopping | race | large_study | chaos | fuzz) external_step "$step" ;;
   esac
 done
 
@@ -236,8 +241,14 @@ done
 # Report
 
 docs=$root/docs
-[[ -n $only ]] && docs=$out/report
-if $python "$bench/make_report.py" report "$out" --command "$invocation" --mode "$mode" --docs "$docs"; then
+merging=()
+if [[ $merge == 1 ]]; then
+  [[ -n $only ]] || { echo "run-all.sh: --merge needs --only" >&2; exit 2; }
+  merging=(--merge)
+elif [[ -n $only ]]; then
+  docs=$out/report
+fi
+if $python "$bench/make_report.py" report "$out" --command "$invocation" --mode "$mode" --docs "$docs" "${merging[@]}"; then
   echo "run-all: wrote $(show "$docs")/benchmarks.md and $(show "$docs")/bench-results/ in $(($(date +%s) - suite_start)) s" >&2
 else
   echo "run-all: the report failed" >&2
