@@ -37,6 +37,13 @@ nlohmann::json export_json(const std::string& db) {
   return nlohmann::json::parse(r.out);
 }
 
+int64_t count_lines(const std::string& path) {
+  std::ifstream in(path);
+  int64_t n = 0;
+  for (std::string line; std::getline(in, line);) ++n;
+  return n;
+}
+
 int64_t count_finished(const std::string& db) {
   try {
     auto store = scheduler::open_sqlite_store(db, scheduler::Durability::kNormal, true);
@@ -151,26 +158,51 @@ trial:
 
 TEST_CASE("Ctrl-C stops a sweep gracefully and says how to resume", "[cli][run]") {
   test::TempDir dir("sigint");
+  // The first trials are quick; once 'slow' exists every trial would run for a minute. Each
+  // records its pid, to check that none outlives the interrupted run.
   const auto cfg = write(dir, "slow.yaml", R"(
 name: slow
-max_trials: 1000
+max_trials: 6
 space:
   x: {type: float, low: 0, high: 1}
 sampler: random
 trial:
-  command: ["/bin/sh", "-c", "sleep 0.2; echo '@hypertune {{\"value\": {x}}}'"]
+  command: ["/bin/sh", "-c", "echo $$ >> pids.txt; if [ -e slow ]; then sleep 60; fi; echo '@hypertune {{\"value\": {x}}}'"]
 )");
   const auto db = dir.file("s.db");
-  Process p({kBin, "run", cfg, "--storage", db});
+  Process p({kBin, "run", cfg, "--storage", db, "--workers", "2"});
   REQUIRE(test::wait_until([&] { return count_finished(db) >= 2; }, std::chrono::seconds(30)));
+  std::ofstream(dir.file("slow")) << "";
+  // Two trials are now in their minute (one per worker).
+  REQUIRE(test::wait_until([&] { return count_finished(db) + 2 <= count_lines(dir.file("pids.txt")); },
+                           std::chrono::seconds(30)));
   p.signal(SIGINT);
   auto r = p.wait();
   INFO(r.out);
   CHECK(r.exit_code == 130);
   CHECK_THAT(r.out, Catch::Contains("Resume with: hypertune run"));
-  // Nothing is left RUNNING: the interrupted trial went back to WAITING.
-  auto store = scheduler::open_sqlite_store(db, scheduler::Durability::kNormal, true);
-  for (const auto& t : store->load_trials()) CHECK(t.trial.state != search::TrialState::kRunning);
+  // Nothing is left RUNNING: the interrupted trials went back to WAITING, without a retry.
+  {
+    auto store = scheduler::open_sqlite_store(db, scheduler::Durability::kNormal, true);
+    int waiting = 0;
+    for (const auto& t : store->load_trials()) {
+      CHECK(t.trial.state != search::TrialState::kRunning);
+      if (t.trial.state == search::TrialState::kWaiting) {
+        ++waiting;
+        CHECK(t.retries == 0);
+      }
+    }
+    CHECK(waiting == 2);
+  }
+  // No trial process outlives the run.
+  std::ifstream pids(dir.file("pids.txt"));
+  for (pid_t pid; pids >> pid;) CHECK(test::process_gone(pid));
+  // Resumed, the sweep runs the interrupted trials again and completes.
+  std::filesystem::remove(dir.file("slow"));
+  auto again = run_process({kBin, "run", cfg, "--storage", db});
+  INFO(again.out);
+  CHECK(again.exit_code == 0);
+  CHECK(count_finished(db) == 6);
 }
 
 TEST_CASE("bad configs exit with code 2 and name the file and key path", "[cli][config]") {
