@@ -22,6 +22,7 @@ done
 packages=(
   build-essential cmake pkg-config git
   libtorch-dev libopenblas0-pthread
+  libxgboost-dev xgboost python3-xgboost  # xgboost: the CLI that the CMake config of libxgboost-dev names
   libzmq3-dev cppzmq-dev
   libmsgpack-cxx-dev
   libboost-dev
