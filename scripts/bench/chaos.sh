@@ -69,7 +69,7 @@ ok = all(v == 0 for v in bad.values())
 L.append("Targets (computed from the numbers above):")
 L.append("")
 L.append(f"- every run: 0 lost, 0 running, 0 failed, 0 duplicate, 0 orphans, 0 overlaps: "
-         f"{'**met**' if ok else '**MISSED**'} ({', '.join(f'{k} {v}' for k, v in bad.items())} over {len(rows)} run(s))")
+         f"{'**met**' if ok else '**MISSED**'} ({', '.join(f'{k} {v}' for k, v in bad.items())} over {len(rows)} runs)")
 L.append(f"- at the size asked for (500 trials, 100 worker and 5 scheduler kills per run): "
          f"{'**met**' if full else '**MISSED**'} ({kills[0]} worker and {kills[1]} scheduler kills in all)")
 open(f"{out}/chaos.md", "w").write("\n".join(L) + "\n")

@@ -520,6 +520,7 @@ def merge_previous(a, steps):
     with open(old_md) as f:
         text = f.read()
     run_line = next((l for l in text.splitlines() if l.startswith("- Run: ")), "")
+    machine_line = next((l for l in text.splitlines() if l.startswith("- Machine: ")), "")
     # The body: from the first "## " heading to "## Summary of targets", one section per step, in
     # the order of the previous run.jsonl.
     body = text[text.index("\n## ") + 1:text.index("## Summary of targets")]
@@ -543,7 +544,7 @@ def merge_previous(a, steps):
     with open(os.path.join(a.out, "run.jsonl"), "w") as f:
         for s in merged:
             f.write(json.dumps(s) + "\n")
-    return merged, run_line
+    return merged, run_line + ("\n" + machine_line if machine_line else "")
 
 
 def cmd_report(a):
@@ -558,7 +559,8 @@ def cmd_report(a):
         new_steps = [s["step"] for s in steps]
         steps, previous = merge_previous(a, steps)
         rerun = (f"- Re-run: {', '.join(new_steps)}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(started))}, "
-                 f"`{a.command}` ({a.mode} mode), {total / 60:.1f} min; the other steps are from the run above")
+                 f"`{a.command}` ({a.mode} mode), {total / 60:.1f} min, on {machine()}; the other steps "
+                 "are from the run above, on its machine")
     # The steps' own time (the same as first start to last end when they ran in one go).
     steps_total = sum(s["end"] - s["start"] for s in steps)
     limit_min = 10 if a.mode == "quick" else 45
@@ -590,7 +592,7 @@ def cmd_report(a):
     else:
         out.append(f"- Run: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(started))}, "
                    f"`{a.command}` ({a.mode} mode), {total / 60:.1f} min in all")
-    out.append(f"- Machine: {machine()}")
+        out.append(f"- Machine: {machine()}")
     out.append("- Versions: " + ", ".join(f"{k} {val}" for k, val in v.items()))
     out.append("- The machine may be shared with other work: the load average (1 minute) at each "
                "step's start and end is in the table below; timing ratios are taken in the same "
@@ -625,7 +627,7 @@ def cmd_report(a):
     if {s["step"] for s in steps} == set(STEPS):
         summary.append(("suite", f"whole {a.mode} suite under {limit_min} minutes (the steps; "
                         "building excluded)", "met" if steps_total < limit_min * 60 else "MISSED",
-                        f"{steps_total / 60:.1f} min (with the build: {total / 60:.1f} min)"))
+                        f"{steps_total / 60:.1f} min (with the build: {(steps_total + sum(b['end'] - b['start'] for b in build)) / 60:.1f} min)"))
     out.extend(body)
     out.append("## Summary of targets")
     out.append("")
