@@ -20,7 +20,8 @@ const EnumTable<DataFormat> kFormats = {{"csv", DataFormat::kCsv}, {"idx", DataF
 const EnumTable<TaskKind> kTasks = {{"classification", TaskKind::kClassification},
                                     {"regression", TaskKind::kRegression}};
 const EnumTable<ModelType> kModels = {
-    {"linear", ModelType::kLinear}, {"mlp", ModelType::kMlp}, {"cnn", ModelType::kCnn}};
+    {"linear", ModelType::kLinear}, {"mlp", ModelType::kMlp}, {"cnn", ModelType::kCnn}, {"xgboost", ModelType::kXgboost}};
+const EnumTable<ClassWeight> kClassWeights = {{"none", ClassWeight::kNone}, {"balanced", ClassWeight::kBalanced}};
 const EnumTable<Activation> kActivations = {{"relu", Activation::kRelu},
                                             {"gelu", Activation::kGelu},
                                             {"tanh", Activation::kTanh},
@@ -373,7 +374,21 @@ void read_model(Reader& r, const json& j, const std::string& path, ModelConfig& 
   if (m.type == ModelType::kMlp) keys.insert(keys.end(), {"layers", "width"});
   if (m.type == ModelType::kCnn)
     keys.insert(keys.end(), {"blocks", "channels", "kernel", "pool", "dense"});
+  if (m.type == ModelType::kXgboost)
+    keys = {"type", "rounds", "eta", "max_depth", "min_child_weight", "subsample", "colsample_bytree",
+            "lambda", "alpha", "gamma", "max_bin", "class_weight"};
   r.known_keys(j, path, keys);
+  r.integer(j, "rounds", path, m.rounds, 1, 100000);
+  r.number(j, "eta", path, m.eta, 0.0, 1.0, true, false);
+  r.integer(j, "max_depth", path, m.max_depth, 0, 64);
+  r.number(j, "min_child_weight", path, m.min_child_weight, 0.0, 1e9);
+  r.number(j, "subsample", path, m.subsample, 0.0, 1.0, true, false);
+  r.number(j, "colsample_bytree", path, m.colsample_bytree, 0.0, 1.0, true, false);
+  r.number(j, "lambda", path, m.lambda, 0.0, 1e9);
+  r.number(j, "alpha", path, m.alpha, 0.0, 1e9);
+  r.number(j, "gamma", path, m.gamma, 0.0, 1e9);
+  r.integer(j, "max_bin", path, m.max_bin, 2, 65536);
+  r.enumeration(j, "class_weight", path, kClassWeights, m.class_weight);
   r.integer(j, "layers", path, m.layers, 0, 64);
   r.integer(j, "width", path, m.width, 1, 1 << 16);
   r.enumeration(j, "activation", path, kActivations, m.activation);
@@ -446,6 +461,8 @@ PipelineConfig read_pipeline(Reader& r, const json& j, const std::string& path) 
 
   if (c.model.type == ModelType::kCnn && c.data.format != DataFormat::kIdx)
     r.issue(join_path(path, "model.type"), "a cnn needs image data (data.format: idx)");
+  if (c.model.type == ModelType::kXgboost && c.data.format != DataFormat::kCsv)
+    r.issue(join_path(path, "model.type"), "an xgboost model needs tabular data (data.format: csv)");
   if (c.loss && c.task) {
     const bool classification = *c.task == TaskKind::kClassification;
     if (classification != (*c.loss == LossType::kCrossEntropy))

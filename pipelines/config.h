@@ -36,7 +36,8 @@ enum class TaskKind { kClassification, kRegression };
 [[nodiscard]] const char* to_string(TaskKind t) noexcept;
 
 enum class DataFormat { kCsv, kIdx };
-enum class ModelType { kLinear, kMlp, kCnn };
+enum class ModelType { kLinear, kMlp, kCnn, kXgboost };
+enum class ClassWeight { kNone, kBalanced };
 enum class Activation { kRelu, kGelu, kTanh, kSilu };
 enum class PoolType { kMax, kAvg };
 enum class OptimizerType { kAdamW, kAdam, kSgd };
@@ -91,6 +92,18 @@ struct ModelConfig {
   int kernel = 3;     // cnn: odd kernel size, "same" padding
   PoolType pool = PoolType::kMax;
   int dense = 128;  // cnn: hidden dense units after the blocks (0: none)
+  // xgboost (gradient-boosted trees, XGBoost's names and defaults): a step is `rounds` rounds.
+  int rounds = 10;
+  double eta = 0.3;
+  int max_depth = 6;
+  double min_child_weight = 1.0;
+  double subsample = 1.0;
+  double colsample_bytree = 1.0;
+  double lambda = 1.0;
+  double alpha = 0.0;
+  double gamma = 0.0;
+  int max_bin = 256;
+  ClassWeight class_weight = ClassWeight::kNone;  // balanced: every class weighs the same in all
 };
 
 struct OptimizerConfig {

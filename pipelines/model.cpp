@@ -63,6 +63,8 @@ json describe_model(const ModelConfig& m, const std::vector<int64_t>& input_shap
       if (input_shape.size() > 1) layers.push_back({{"type", "Flatten"}});
       dense_stack(features, m.type == ModelType::kLinear ? 0 : m.layers, m.width);
       break;
+    case ModelType::kXgboost:
+      throw ConfigError("trial.pipeline.model.type", "an xgboost model has no network layers");
     case ModelType::kCnn: {
       if (input_shape.size() != 3)
         throw ConfigError("trial.pipeline.model.type",

@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "pipelines/files.h"
+#include "pipelines/gbt.h"
 #include "pipelines/idx.h"
 #include "pipelines/model.h"
 #include "pipelines/tabular.h"
@@ -66,6 +67,8 @@ struct Predictor::Impl {
   std::vector<int64_t> input_shape;
   int64_t outputs = 0;
   torch::nn::Sequential net{nullptr};
+  std::optional<gbt::Booster> booster;  // model.type xgboost instead of a network
+  int boosted_rounds = 0;
   std::vector<Predictor> members;  // an ensemble: the mean of these
 };
 
@@ -109,6 +112,19 @@ Predictor Predictor::load(const std::string& model_dir) {
     }
   } catch (const json::exception& e) {
     throw ConfigError(model_path, std::string("malformed model description: ") + e.what());
+  }
+  if (const auto gb = m.find("model"); gb != m.end() && gb->is_object() && gb->value("type", "") == "xgboost") {
+    // Gradient-boosted trees: XGBoost's own JSON model beside model.json.
+    const std::string booster_path = (fs::path(model_dir) / gb->value("booster", "booster.json")).string();
+    try {
+      impl->booster.emplace(gbt::Booster::from_json(read_file(booster_path), {{"nthread", "1"}}, {}));
+    } catch (const ConfigError&) {
+      throw;
+    } catch (const Error& e) {
+      throw ConfigError(booster_path, e.what());
+    }
+    impl->boosted_rounds = gb->value("rounds", 0);
+    return Predictor(std::move(impl));
   }
   // Initial values are overwritten by the weights; the generator only fills them first.
   impl->net = detail::build_sequential(m.at("layers"), detail::make_generator(0));
@@ -201,11 +217,26 @@ std::vector<float> Predictor::predict_features(const std::vector<float>& x, int6
   if (static_cast<int64_t>(x.size()) != rows * input_size())
     throw Error("predict_features: expected " + std::to_string(rows * input_size()) +
                 " floats, got " + std::to_string(x.size()));
+  const bool classification = impl_->task == TaskKind::kClassification;
+  const int64_t k = classification ? impl_->outputs : 1;
+  if (impl_->booster) {
+    const gbt::Matrix m(x, static_cast<size_t>(rows), static_cast<size_t>(input_size()));
+    std::vector<float> raw = impl_->booster->predict(m, impl_->boosted_rounds);
+    if (!classification) {
+      for (float& v : raw) v = static_cast<float>(v * impl_->target.scale + impl_->target.mean);
+      return raw;
+    }
+    if (k > 2) return raw;
+    std::vector<float> two(raw.size() * 2);
+    for (size_t i = 0; i < raw.size(); ++i) {
+      two[2 * i] = 1.0f - raw[i];
+      two[2 * i + 1] = raw[i];
+    }
+    return two;
+  }
   torch::NoGradGuard no_grad;
   std::vector<int64_t> shape = {rows};
   shape.insert(shape.end(), impl_->input_shape.begin(), impl_->input_shape.end());
-  const bool classification = impl_->task == TaskKind::kClassification;
-  const int64_t k = classification ? impl_->outputs : 1;
   std::vector<float> out(static_cast<size_t>(rows * k));
   const torch::Tensor all = torch::from_blob(const_cast<float*>(x.data()), shape, torch::kFloat32);
   constexpr int64_t kChunk = 4096;

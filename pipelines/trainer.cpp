@@ -14,6 +14,7 @@
 #include "pipelines/dataset.h"
 #include "pipelines/files.h"
 #include "pipelines/metrics.h"
+#include "pipelines/member.h"
 #include "pipelines/model.h"
 
 namespace hypertune::pipelines {
@@ -24,10 +25,7 @@ using nlohmann::json;
 using torch::Tensor;
 namespace fs = std::filesystem;
 
-// A failure of this trial with a reason for the user (not a bug).
-struct TrialFailure {
-  std::string reason;
-};
+using detail::TrialFailure;
 
 // ---- optimiser over one flat parameter buffer ----
 //
@@ -286,7 +284,8 @@ class Loss {
 
 std::string fmt(double v) { return json(v).dump(); }
 
-class Trial {
+// A network (linear, mlp, cnn) trained epoch by epoch.
+class Trial final : public detail::Member {
  public:
   Trial(const TrialSpec& req, PipelineConfig cfg, std::shared_ptr<const Dataset> ds)
       : req_(req),
@@ -315,17 +314,17 @@ class Trial {
   }
 
   // One more epoch of training; its metrics join the history.
-  json train_one(int64_t epoch) {
+  json train_one(int64_t epoch) override {
     json m = train_epoch(epoch);
     history_.push_back(m);
     return m;
   }
 
   // Metrics without training (a trial asked for no further epochs).
-  json untrained_metrics(int64_t epoch) { return evaluate_epoch_metrics(0.0, epoch); }
+  json untrained_metrics(int64_t epoch) override { return evaluate_epoch_metrics(0.0, epoch); }
 
-  [[nodiscard]] int64_t total_epochs() const { return total_epochs_; }
-  [[nodiscard]] const std::vector<json>& history() const { return history_; }
+  [[nodiscard]] int64_t total_epochs() const override { return total_epochs_; }
+  [[nodiscard]] const std::vector<json>& history() const override { return history_; }
 
  private:
   json train_epoch(int64_t epoch) {
@@ -406,7 +405,7 @@ class Trial {
 
   // This model's state under `prefix` in `d`; returns its meta record.
   json save_state(c10::Dict<std::string, Tensor>& d, const std::string& prefix,
-                  int64_t epoch) const {
+                  int64_t epoch) const override {
     for (const auto& [name, t] : detail::state_dict(*model_))
       d.insert(prefix + "model." + name, t.detach().cpu().clone());
     optim_->save(d, prefix);
@@ -422,7 +421,7 @@ class Trial {
 
   // Restores what save_state() wrote under `prefix` (m: its meta record); returns the epoch.
   int64_t load_state(const std::map<std::string, Tensor>& d, const std::string& prefix,
-                     const json& m, const std::string& path) {
+                     const json& m, const std::string& path) override {
     if (m.at("layers") != layers_)
       throw TrialFailure{"checkpoint '" + path +
                          "' was written for a different model: " + m.at("layers").dump()};
@@ -447,7 +446,7 @@ class Trial {
   // ---- export ----
 
   // Adds test_* metrics when the data has a test split.
-  void add_test_metrics(json& metrics) {
+  void add_test_metrics(json& metrics) override {
     if (!ds_->test) return;
     const DeviceData test = to_device(*ds_, *ds_->test, device_);
     json t = evaluate(test);
@@ -456,7 +455,7 @@ class Trial {
 
   // Validation outputs on the host: class probabilities (rows x classes), or values in the
   // target's units (rows x 1); and the truth (class index, or value in the target's units).
-  std::pair<Tensor, Tensor> validation_outputs() {
+  std::pair<Tensor, Tensor> validation_outputs() override {
     torch::NoGradGuard no_grad;
     model_->eval();
     const bool classification = ds_->task == TaskKind::kClassification;
@@ -476,7 +475,7 @@ class Trial {
   }
 
   // Writes weights.pt, model.json and metrics.json of this model into `dir`.
-  void export_to(const fs::path& dir, const json& metrics, int64_t epoch) {
+  void export_to(const fs::path& dir, const json& metrics, int64_t epoch) override {
     fs::create_directories(dir);
     c10::Dict<std::string, Tensor> weights;
     for (const auto& [name, t] : detail::state_dict(*model_))
@@ -524,7 +523,7 @@ class Trial {
 // each fold's model once and the hook sees the mean of their metrics (time_s: the sum).
 class Runner {
  public:
-  Runner(const TrialSpec& req, std::vector<std::unique_ptr<Trial>> trials)
+  Runner(const TrialSpec& req, std::vector<std::unique_ptr<detail::Member>> trials)
       : req_(req), trials_(std::move(trials)) {}
 
   Outcome run(const EpochHook& on_epoch, const std::function<bool()>& stop_requested) {
@@ -698,7 +697,7 @@ class Runner {
   }
 
   const TrialSpec& req_;
-  std::vector<std::unique_ptr<Trial>> trials_;
+  std::vector<std::unique_ptr<detail::Member>> trials_;
 };
 
 // OpenBLAS (pthread build) runs its own thread pool beside LibTorch's: at::set_num_threads does
@@ -746,17 +745,22 @@ Outcome train(const TrialSpec& request, const EpochHook& on_epoch, const std::fu
         return failed(std::string("trial.pipeline.loss: ") + to_string(*cfg.loss) +
                       " does not fit the " + to_string(ds->task) + " task of this data");
     }
-    std::vector<std::unique_ptr<Trial>> trials;
+    // Gradient-boosted trees (pipelines/boosted.cpp) or a network (Trial, above).
+    auto member = [&](PipelineConfig c, std::shared_ptr<const Dataset> d) -> std::unique_ptr<detail::Member> {
+      if (c.model.type == ModelType::kXgboost) return detail::make_boosted_member(request, std::move(c), std::move(d));
+      return std::make_unique<Trial>(request, std::move(c), std::move(d));
+    };
+    std::vector<std::unique_ptr<detail::Member>> trials;
     if (cfg.data.folds > 1 && !cfg.data.validation) {
       // One model per fold, each on its own load of the data (validation = that fold).
       for (int f = 0; f < cfg.data.folds; ++f) {
         PipelineConfig fc = cfg;
         fc.data.fold = f;
         std::shared_ptr<const Dataset> fds = f == cfg.data.fold ? ds : load_dataset(fc.data, fc.task);
-        trials.push_back(std::make_unique<Trial>(request, std::move(fc), std::move(fds)));
+        trials.push_back(member(std::move(fc), std::move(fds)));
       }
     } else {
-      trials.push_back(std::make_unique<Trial>(request, std::move(cfg), std::move(ds)));
+      trials.push_back(member(std::move(cfg), std::move(ds)));
     }
     Runner runner(request, std::move(trials));
     return runner.run(on_epoch, stop_requested);
