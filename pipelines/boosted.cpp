@@ -51,6 +51,17 @@ class BoostedMember final : public Member {
   }
 
   json untrained_metrics(int64_t step) override { return evaluate_step(step); }
+
+  // With early stopping the model is the booster cut at its best step (lowest val_loss).
+  json final_metrics(int64_t step) override {
+    if (cfg_.model.early_stopping == 0 || history_.empty()) return Member::final_metrics(step);
+    return history_[best_index()];
+  }
+  [[nodiscard]] bool stopped_early() const override {
+    const int patience = cfg_.model.early_stopping;
+    return patience > 0 && !history_.empty() &&
+           history_.size() - 1 - best_index() >= static_cast<size_t>(patience);
+  }
   [[nodiscard]] int64_t total_epochs() const override { return total_; }
   [[nodiscard]] const std::vector<json>& history() const override { return history_; }
 
@@ -83,13 +94,13 @@ class BoostedMember final : public Member {
   void add_test_metrics(json& metrics) override {
     if (!ds_->test) return;
     const gbt::Matrix test = matrix(*ds_->test, false);
-    const json t = evaluate(test, *ds_->test);
+    const json t = evaluate(test, *ds_->test, kept_rounds());
     for (const auto& [k, v] : t.items()) metrics[k == "val_loss" ? "test_loss" : "test_" + k] = v;
   }
 
   std::pair<Tensor, Tensor> validation_outputs() override {
     const Split& s = ds_->validation;
-    std::vector<float> out = outputs(*valid_);
+    std::vector<float> out = outputs(*valid_, kept_rounds());
     Tensor o = torch::from_blob(out.data(), {s.rows, k_}, torch::kFloat32).clone();
     Tensor truth;
     if (classification_) {
@@ -112,7 +123,7 @@ class BoostedMember final : public Member {
                   {"task", to_string(ds_->task)},
                   {"input_shape", ds_->input_shape},
                   {"outputs", ds_->outputs},
-                  {"model", {{"type", "xgboost"}, {"booster", "booster.json"}, {"rounds", booster_->rounds()},
+                  {"model", {{"type", "xgboost"}, {"booster", "booster.json"}, {"rounds", kept_rounds()},
                              {"objective", objective()}}},
                   {"preprocessing", ds_->preprocessing},
                   {"target", to_json(ds_->target)},
@@ -124,7 +135,8 @@ class BoostedMember final : public Member {
     for (const auto& [name, gain] : booster_->importance_gain()) importance[name] = gain;
     json summary = {{"final", metrics},
                     {"epochs", step},
-                    {"rounds", booster_->rounds()},
+                    {"rounds", kept_rounds()},
+                    {"boosted_rounds", booster_->rounds()},
                     {"history", history_},
                     {"importance_gain", importance},
                     {"dropped_missing_target", ds_->dropped_missing_target}};
@@ -181,9 +193,24 @@ class BoostedMember final : public Member {
     return p;
   }
 
-  // rows x k_ probabilities (classification) or rows standardised values (regression).
-  std::vector<float> outputs(const gbt::Matrix& m) const {
-    std::vector<float> raw = booster_->predict(m);
+  // The step with the lowest val_loss (the first of equals).
+  [[nodiscard]] size_t best_index() const {
+    size_t best = 0;
+    for (size_t i = 1; i < history_.size(); ++i)
+      if (history_[i]["val_loss"].get<double>() < history_[best]["val_loss"].get<double>()) best = i;
+    return best;
+  }
+
+  // The rounds the final model uses: all, or the best step's with early stopping.
+  [[nodiscard]] int kept_rounds() const {
+    if (cfg_.model.early_stopping == 0 || history_.empty()) return booster_->rounds();
+    return history_[best_index()]["rounds"].get<int>();
+  }
+
+  // rows x k_ probabilities (classification) or rows standardised values (regression), from the
+  // first `rounds` rounds (0: all).
+  std::vector<float> outputs(const gbt::Matrix& m, int rounds = 0) const {
+    std::vector<float> raw = booster_->predict(m, rounds);
     if (!classification_ || k_ > 2) return raw;
     std::vector<float> two(raw.size() * 2);
     for (size_t i = 0; i < raw.size(); ++i) {
@@ -195,8 +222,8 @@ class BoostedMember final : public Member {
 
   // The pipeline's metrics of the booster on one split, with its loss as val_loss: cross-entropy
   // (classification), or the training loss in standardised units (regression).
-  json evaluate(const gbt::Matrix& m, const Split& s) const {
-    const std::vector<float> out = outputs(m);
+  json evaluate(const gbt::Matrix& m, const Split& s, int rounds = 0) const {
+    const std::vector<float> out = outputs(m, rounds);
     json metrics;
     double loss = 0.0;
     if (classification_) {

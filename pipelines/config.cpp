@@ -376,7 +376,7 @@ void read_model(Reader& r, const json& j, const std::string& path, ModelConfig& 
     keys.insert(keys.end(), {"blocks", "channels", "kernel", "pool", "dense"});
   if (m.type == ModelType::kXgboost)
     keys = {"type", "rounds", "eta", "max_depth", "min_child_weight", "subsample", "colsample_bytree",
-            "lambda", "alpha", "gamma", "max_bin", "class_weight"};
+            "lambda", "alpha", "gamma", "max_bin", "class_weight", "early_stopping"};
   r.known_keys(j, path, keys);
   r.integer(j, "rounds", path, m.rounds, 1, 100000);
   r.number(j, "eta", path, m.eta, 0.0, 1.0, true, false);
@@ -389,6 +389,7 @@ void read_model(Reader& r, const json& j, const std::string& path, ModelConfig& 
   r.number(j, "gamma", path, m.gamma, 0.0, 1e9);
   r.integer(j, "max_bin", path, m.max_bin, 2, 65536);
   r.enumeration(j, "class_weight", path, kClassWeights, m.class_weight);
+  r.integer(j, "early_stopping", path, m.early_stopping, 0, 1000000);
   r.integer(j, "layers", path, m.layers, 0, 64);
   r.integer(j, "width", path, m.width, 1, 1 << 16);
   r.enumeration(j, "activation", path, kActivations, m.activation);

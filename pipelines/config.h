@@ -104,6 +104,9 @@ struct ModelConfig {
   double gamma = 0.0;
   int max_bin = 256;
   ClassWeight class_weight = ClassWeight::kNone;  // balanced: every class weighs the same in all
+  // > 0: stop after this many steps without a lower val_loss; the model keeps its best step's
+  // rounds (XGBoost's early_stopping_rounds, counted in steps).
+  int early_stopping = 0;
 };
 
 struct OptimizerConfig {

@@ -44,6 +44,12 @@ class Member {
   // Restores what save_state() wrote (meta: its record); returns the step. Throws TrialFailure.
   virtual int64_t load_state(const std::map<std::string, at::Tensor>& d, const std::string& prefix,
                              const nlohmann::json& meta, const std::string& path) = 0;
+  // The metrics the trial ends with (the last step's unless the member keeps an earlier one).
+  [[nodiscard]] virtual nlohmann::json final_metrics(int64_t step) {
+    return history().empty() ? untrained_metrics(step) : history().back();
+  }
+  // True when the member has stopped improving and wants no more steps (early stopping).
+  [[nodiscard]] virtual bool stopped_early() const { return false; }
   // Adds test_* metrics when the data has a test split.
   virtual void add_test_metrics(nlohmann::json& metrics) = 0;
   // Validation outputs on the host: class probabilities (rows x classes) or values in the

@@ -1,6 +1,7 @@
 #include "pipelines/trainer.h"
 
 #include <ATen/Parallel.h>
+#include <algorithm>
 #include <dlfcn.h>
 #include <torch/torch.h>
 
@@ -551,6 +552,8 @@ class Runner {
       if (verdict.next_pause) pause_at = verdict.next_pause;
       if (verdict.decision == Decision::kPause || (pause_at && epoch == *pause_at))
         return paused(epoch);
+      // Early stopping: every model (each fold's) has stopped improving.
+      if (std::all_of(trials_.begin(), trials_.end(), [](const auto& t) { return t->stopped_early(); })) break;
     }
     if (last.is_null()) {
       std::vector<json> per_fold;
@@ -652,8 +655,7 @@ class Runner {
   Outcome complete(int64_t epoch) {
     std::vector<json> finals;
     for (size_t i = 0; i < trials_.size(); ++i) {
-      json f = trials_[i]->history().empty() ? trials_[i]->untrained_metrics(epoch)
-                                             : trials_[i]->history().back();
+      json f = trials_[i]->final_metrics(epoch);
       trials_[i]->add_test_metrics(f);
       finals.push_back(std::move(f));
     }

@@ -233,3 +233,32 @@ TEST_CASE("xgboost pipeline: its keys are checked with the key path", "[pipeline
   for (const auto& i : pl::validate_pipeline(idx, {}, dir.path().string())) text += i.path + ": " + i.message + "\n";
   CHECK_THAT(text, Catch::Contains("an xgboost model needs tabular data"));
 }
+
+TEST_CASE("xgboost pipeline: early stopping ends the trial and keeps its best step's rounds", "[pipelines][gbt]") {
+  TempDir dir;
+  // Labels that are pure noise: deep trees only overfit, so val_loss rises after the first steps.
+  hypertune::Rng rng(9);
+  std::ostringstream csv;
+  csv << "a,b,c,target\n";
+  for (int i = 0; i < 400; ++i) csv << rng.uniform() << "," << rng.uniform() << "," << rng.uniform() << "," << (rng.below(2) ? "x" : "y") << "\n";
+  json section = xgb_section(dir.write("noise.csv", csv.str()), 30);
+  section["model"]["max_depth"] = 8;
+  section["model"]["early_stopping"] = 3;
+  const Run run = train(spec(section, dir.file("t"), "accuracy"));
+  INFO(run.result.error);
+  REQUIRE(run.result.kind == Kind::kComplete);
+  REQUIRE(run.reports.size() < 30);
+  // The best step is the one with the lowest val_loss; the last 3 steps were no better.
+  size_t best = 0;
+  for (size_t i = 1; i < run.reports.size(); ++i)
+    if (run.reports[i].second["val_loss"] < run.reports[best].second["val_loss"]) best = i;
+  CHECK(run.reports.size() - 1 - best == 3);
+  CHECK(without_time(run.result.metrics) == without_time(run.reports[best].second));
+  const json model = json::parse(std::ifstream(dir.file("t/model/model.json")));
+  CHECK(model["model"]["rounds"] == 5 * static_cast<int>(best + 1));
+  const json metrics = json::parse(std::ifstream(dir.file("t/model/metrics.json")));
+  CHECK(metrics["boosted_rounds"] == 5 * static_cast<int>(run.reports.size()));
+  // Without early stopping the same trial runs all its steps.
+  section["model"].erase("early_stopping");
+  CHECK(train(spec(section, dir.file("u"), "accuracy")).reports.size() == 30);
+}
