@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <utility>
 
 #include <spdlog/spdlog.h>
@@ -119,6 +120,8 @@ struct Dispatcher::Impl {
   // would otherwise fail unseen on this side.
   std::optional<zmq::socket_t> monitor;
   uint64_t handshake_failures = 0;
+  // Rate-limited per cause, so that one misconfigured worker's retries never hide another's.
+  std::map<std::string, uint64_t> handshake_failures_by_cause;
   uint64_t closed_connections = 0;
 
   std::map<std::string, Worker> workers;          // by instance
@@ -162,7 +165,6 @@ struct Dispatcher::Impl {
       }
       if (event != ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL && event != ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) continue;
       st.handshake_failed = ++handshake_failures;
-      if (!worth_logging(handshake_failures)) continue;
       std::string cause;
       if (event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
         // libzmq reports a security mismatch seen by the peer as a broken connection.
@@ -178,6 +180,7 @@ struct Dispatcher::Impl {
       } else {
         cause = "ZMTP protocol error " + std::to_string(value) + " (not a hypertune worker, or a damaged connection)";
       }
+      if (!worth_logging(++handshake_failures_by_cause[cause])) continue;
       spdlog::warn("a connection to {} failed its security handshake ({} so far): {}", addr.to_string(),
                    handshake_failures, cause);
     }

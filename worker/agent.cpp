@@ -634,7 +634,9 @@ struct Agent::Impl {
         flush_runs();
         if (!threads_running()) {
           flush_runs();  // results of trials that ended on their own before the stop
-          if (*ending == AgentEnd::kStopped && state == State::kReady) {
+          // Also during the handshake: the scheduler may already have welcomed this worker and
+          // given it a trial that is still on its way; DISCONNECT hands it back without a retry.
+          if (*ending == AgentEnd::kStopped && (state == State::kReady || state == State::kHandshake)) {
             send(proto::Disconnect{"worker stopping", false});
             // The DISCONNECT must leave before the socket closes.
             sock->set(zmq::sockopt::linger, 1000);
