@@ -582,6 +582,8 @@ struct Agent::Impl {
       }
       if (event == ZMQ_EVENT_DISCONNECTED) {
         handshake_went_silent();
+        transport_up = false;
+        handshake_done = false;
         if (ending) return;
         continue;
       }
@@ -634,9 +636,11 @@ struct Agent::Impl {
         flush_runs();
         if (!threads_running()) {
           flush_runs();  // results of trials that ended on their own before the stop
-          // Also during the handshake: the scheduler may already have welcomed this worker and
-          // given it a trial that is still on its way; DISCONNECT hands it back without a retry.
-          if (*ending == AgentEnd::kStopped && (state == State::kReady || state == State::kHandshake)) {
+          // Also while its WELCOME is on the way, once the connection is up (else there is nobody
+          // to tell, and lingering would only delay the exit): the scheduler may already have
+          // given this worker a trial; DISCONNECT hands it back without a retry.
+          if (*ending == AgentEnd::kStopped &&
+              (state == State::kReady || (state == State::kHandshake && handshake_done))) {
             send(proto::Disconnect{"worker stopping", false});
             // The DISCONNECT must leave before the socket closes.
             sock->set(zmq::sockopt::linger, 1000);
