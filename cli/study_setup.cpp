@@ -113,6 +113,7 @@ OpenedStudy open_study(const std::string& config_path, const std::optional<std::
 
   out.study = std::make_unique<scheduler::Study>(rec, cfg.space, scheduler::make_sampler(cfg),
                                                  scheduler::make_pruner(cfg), *out.store, budget);
+  out.study->enqueue(cfg.enqueue);
   return out;
 }
 

@@ -458,6 +458,14 @@ Field build_schema() {
               .with_default_note("unset (the command line decides)")
               .with_example("storage: results/mnist.db"),
           space,
+          Field::make("enqueue", Type::kAny,
+                      "Configurations to run first, in this order, before the sampler proposes any: "
+                      "a list of maps parameter → value. Each gives every parameter that is active "
+                      "in it, and no inactive one; values are checked against the space. They count "
+                      "towards `max_trials`, and the sampler learns from their results like any "
+                      "others (known-good settings, a previous study's best, a library's defaults).")
+              .known_elsewhere_as({"enqueue_trial", "points_to_evaluate", "initial_points"})
+              .with_example("enqueue: [{lr: 0.001, layers: 2}, {lr: 0.01, layers: 3}]"),
           sampler,
           pruner,
           trial,
@@ -629,6 +637,76 @@ class Builder {
         cfg.direction;
     if (const Json* sampler = member(doc, "sampler")) build_sampler(*sampler, cfg);
     if (const Json* trial = member(doc, "trial")) build_trial(*trial, cfg);
+  }
+
+  // `enqueue:` after the space is final (which parameters are active depends on its order).
+  void build_enqueue(const Json& doc, SweepConfig& cfg) {
+    const Json* list = member(doc, "enqueue");
+    if (list == nullptr || list->is_null()) return;
+    if (!list->is_array()) {
+      issue("enqueue", std::string("expected a list of configurations (maps parameter → value), got ") +
+                           list->type_name());
+      return;
+    }
+    const auto& space = cfg.space;
+    std::string names;
+    for (const auto& p : space.params()) names += (names.empty() ? "" : ", ") + p.name;
+    for (size_t i = 0; i < list->size(); ++i) {
+      const std::string path = "enqueue[" + std::to_string(i) + "]";
+      const Json& item = (*list)[i];
+      if (!item.is_object()) {
+        issue(path, std::string("expected a map parameter → value, got ") + item.type_name());
+        continue;
+      }
+      search::Params p(space.size());
+      bool ok = true;
+      for (auto it = item.begin(); it != item.end(); ++it) {
+        const std::string at = path + "." + it.key();
+        const auto idx = space.index_of(it.key());
+        if (!idx) {
+          issue(at, "names no parameter of the space (parameters: " + names + ")");
+          ok = false;
+          continue;
+        }
+        const Json& v = it.value();
+        std::optional<double> internal;
+        if (v.is_primitive() && !v.is_null()) internal = space.internal(*idx, to_choice(v));
+        if (!internal) {
+          const auto& d = space.params()[*idx].dist;
+          std::string expected;
+          if (d.kind == search::ParamKind::kCategorical) {
+            for (const auto& c : d.choices) expected += (expected.empty() ? "" : ", ") + choice_text(c);
+            expected = "one of " + expected;
+          } else {
+            auto num = [](double x) {
+              std::ostringstream o;
+              o << x;
+              return o.str();
+            };
+            expected = std::string(d.kind == search::ParamKind::kInt ? "an integer" : "a number") + " in [" +
+                       num(d.low) + ", " + num(d.high) + "]" + (d.step ? " on its step" : "");
+          }
+          issue(at, "expected " + expected + ", got " + v.dump());
+          ok = false;
+          continue;
+        }
+        p[*idx] = *internal;
+      }
+      if (!ok) continue;
+      for (size_t k : space.topological_order()) {
+        const auto& name = space.params()[k].name;
+        const bool active = space.is_active(k, p);
+        if (active && !p[k]) {
+          issue(path, "gives no value for `" + name + "`, which is active in this configuration");
+          ok = false;
+        } else if (!active && p[k]) {
+          issue(path + "." + name, "is inactive in this configuration (its condition on `" +
+                                       space.params()[k].when->parent + "` does not hold): leave it out");
+          ok = false;
+        }
+      }
+      if (ok) cfg.enqueue.push_back(std::move(p));
+    }
   }
 
  private:
@@ -1067,6 +1145,10 @@ SweepConfig parse_config(const std::string& text, const std::string& source_name
   }
   if (!ctx.issues.empty()) throw_issues(source_name, std::move(ctx.issues));
   cfg.space.finalize();
+  if (doc) {
+    Builder(source_name, ctx).build_enqueue(*doc, cfg);
+    if (!ctx.issues.empty()) throw_issues(source_name, std::move(ctx.issues));
+  }
   cfg.locations = std::move(ctx.locations);
   return cfg;
 }

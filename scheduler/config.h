@@ -113,6 +113,7 @@ struct SweepConfig {
   int max_retries = 3;                               // re-queues after a lost worker, per trial
   std::optional<std::filesystem::path> storage;      // absolute (resolved against config_dir)
   search::SearchSpace space;                         // finalized
+  std::vector<search::Params> enqueue;               // configurations run first, in order
   SamplerChoice sampler;
   PrunerChoice pruner;
   TrialKind trial_kind = TrialKind::kFunction;

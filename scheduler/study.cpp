@@ -203,7 +203,8 @@ std::optional<TrialSpec> Study::ask(const std::string& worker) {
   req.seed = t.seed;
   req.running = in_flight;
   req.budget = adm.pause_at ? adm.pause_at : adm.max_steps;
-  t.params = sampler_->sample(req);
+  t.params = number < static_cast<int64_t>(enqueued_.size()) ? enqueued_[static_cast<size_t>(number)]
+                                                              : sampler_->sample(req);
   t.state = TrialState::kWaiting;
   e.rec.created_ms = now_ms();
 

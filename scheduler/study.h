@@ -58,6 +58,10 @@ class Study {
   Study(StudyRecord record, const search::SearchSpace& space, std::unique_ptr<search::Sampler> sampler,
         std::unique_ptr<search::Pruner> pruner, TrialStore& store, Budget budget);
 
+  // Configurations for the first trials, in order (`enqueue:`): trial n < size() takes the n-th
+  // instead of a sampled one (a study resumed past them samples as usual). Call before ask().
+  void enqueue(std::vector<search::Params> configs) { enqueued_ = std::move(configs); }
+
   // The trial's number, seed, params, resource, pause point, checkpoint to resume from, bracket,
   // rung, attempt and metric; the driver fills in the rest (trial section, paths, threads).
   [[nodiscard]] std::optional<TrialSpec> ask(const std::string& worker);
@@ -135,6 +139,7 @@ class Study {
   // Promotions the pruner gave for trials whose pause had not reached the study yet.
   std::map<int64_t, search::Promotion> pending_promotions_;
   int64_t next_number_ = 0;
+  std::vector<search::Params> enqueued_;
   int64_t failed_ = 0;
   std::optional<int64_t> best_;
   bool stopped_ = false;

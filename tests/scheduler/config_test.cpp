@@ -901,3 +901,41 @@ TEST_CASE("sha256 matches the FIPS 180-4 test vectors", "[config][sha256]") {
   }
   CHECK(hex == sha256_hex(text));
 }
+
+TEST_CASE("enqueue: configurations checked against the space, inactive parameters refused", "[config]") {
+  const std::string head = R"(name: q
+space:
+  opt: [adam, sgd]
+  lr: {type: float, low: 1.0e-4, high: 0.1, log: true}
+  momentum: {type: float, low: 0.0, high: 0.99, when: {opt: sgd}}
+  layers: {type: int, low: 1, high: 4}
+trial: {command: [train, "{lr}"]}
+)";
+  const auto cfg = parse(head + "enqueue:\n  - {opt: sgd, lr: 0.01, momentum: 0.9, layers: 2}\n"
+                                "  - {opt: adam, lr: 0.001, layers: 3}\n");
+  REQUIRE(cfg.enqueue.size() == 2);
+  const auto& sp = cfg.space;
+  const auto& first = cfg.enqueue[0];
+  CHECK(sp.external(*sp.index_of("opt"), *first[*sp.index_of("opt")]) == search::Choice{std::string("sgd")});
+  CHECK(*first[*sp.index_of("momentum")] == Approx(0.9));
+  CHECK_FALSE(cfg.enqueue[1][*sp.index_of("momentum")].has_value());
+  CHECK(*cfg.enqueue[1][*sp.index_of("layers")] == 3.0);
+
+  // Every problem, each at its item and key, with what was expected.
+  const std::string bad = head + "enqueue:\n"
+                                 "  - {opt: adam, lr: 0.001, layers: 2, momentum: 0.5}\n"  // inactive
+                                 "  - {opt: sgd, lr: 0.01, layers: 2}\n"                   // momentum missing
+                                 "  - {opt: rmsprop, lr: 1.0, layers: 9, depth: 3}\n"      // values, unknown name
+                                 "  - 3\n";
+  std::string text;
+  for (const auto& i : issues_of(bad)) text += i.to_string() + "\n";
+  CHECK_THAT(text, Catch::Contains("enqueue[0].momentum: is inactive in this configuration"));
+  CHECK_THAT(text, Catch::Contains("enqueue[1]: gives no value for `momentum`"));
+  CHECK_THAT(text, Catch::Contains("enqueue[2].opt: expected one of `adam`, `sgd`, got \"rmsprop\""));
+  CHECK_THAT(text, Catch::Contains("enqueue[2].lr: expected a number in [0.0001, 0.1], got 1.0"));
+  CHECK_THAT(text, Catch::Contains("enqueue[2].layers: expected an integer in [1, 4]"));
+  CHECK_THAT(text, Catch::Contains("enqueue[2].depth: names no parameter of the space"));
+  CHECK_THAT(text, Catch::Contains("enqueue[3]: expected a map"));
+  CHECK_THAT(text, Catch::Contains("cfg.yaml:"));
+  CHECK_THAT(issues_of(head + "enqueue: {opt: adam}\n")[0].to_string(), Catch::Contains("expected a list"));
+}

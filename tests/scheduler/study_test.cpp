@@ -252,3 +252,31 @@ TEST_CASE("a fail reason is stored as valid UTF-8 and bounded", "[study]") {
   f.reopen();
   for (const auto& t : f.store->load_trials()) CHECK_NOTHROW(nlohmann::json(t.fail_reason).dump());
 }
+
+TEST_CASE("enqueued configurations run first, in order, and survive a resume", "[study]") {
+  Fixture f;
+  Budget b;
+  b.max_trials = 4;
+  const std::vector<search::Params> configs = {{0.5, 2.0}, {-1.25, 4.0}};
+  {
+    Study st = f.open(b);
+    st.enqueue(configs);
+    auto a = st.ask("w");
+    REQUIRE(a);
+    CHECK(a->params == nlohmann::json({{"x", 0.5}, {"k", 2}}));
+    CHECK(st.finish(a->number, complete(1.0), "w"));
+  }
+  // A resumed study with the same list goes on with the second one, then samples.
+  f.reopen();
+  Study st = f.open(b);
+  st.enqueue(configs);
+  auto a = st.ask("w");
+  REQUIRE(a);
+  CHECK(a->number == 1);
+  CHECK(a->params == nlohmann::json({{"x", -1.25}, {"k", 4}}));
+  auto c = st.ask("w");
+  REQUIRE(c);
+  CHECK(c->number == 2);
+  CHECK(c->params != a->params);
+  CHECK(c->params["x"].get<double>() >= -5.0);
+}
