@@ -374,9 +374,27 @@ void read_model(Reader& r, const json& j, const std::string& path, ModelConfig& 
   if (m.type == ModelType::kMlp) keys.insert(keys.end(), {"layers", "width"});
   if (m.type == ModelType::kCnn)
     keys.insert(keys.end(), {"blocks", "channels", "kernel", "pool", "dense"});
-  if (m.type == ModelType::kXgboost)
-    keys = {"type", "rounds", "eta", "max_depth", "min_child_weight", "subsample", "colsample_bytree",
-            "lambda", "alpha", "gamma", "max_bin", "class_weight", "early_stopping"};
+  const std::vector<std::string> xgboost_keys = {"rounds", "eta", "max_depth", "min_child_weight", "subsample",
+                                                 "colsample_bytree", "lambda", "alpha", "gamma", "max_bin",
+                                                 "class_weight", "early_stopping"};
+  if (m.type == ModelType::kXgboost) {
+    keys = {"type"};
+    keys.insert(keys.end(), xgboost_keys.begin(), xgboost_keys.end());
+  }
+  // `type: "{family}"`: the family is a parameter, so a trial may take any type's keys (the
+  // conditional parameters of other families are left out of each trial by substitute_params).
+  if (const auto it = j.find("type"); it != j.end() && placeholder_name(*it)) {
+    keys = {"type", "activation", "dropout", "batch_norm", "layers", "width", "blocks", "channels", "kernel", "pool",
+            "dense"};
+    keys.insert(keys.end(), xgboost_keys.begin(), xgboost_keys.end());
+    // A fixed key would reach every family, and the ones that do not use it reject it.
+    for (const auto& [key, value] : j.items()) {
+      if (key != "type" && !placeholder_name(value))
+        r.issue(join_path(path, key), "with the model type a parameter, every other model key must be a "
+                                      "placeholder too (a parameter conditional on the type; a single-value "
+                                      "categorical for a fixed value), got " + describe(value));
+    }
+  }
   r.known_keys(j, path, keys);
   r.integer(j, "rounds", path, m.rounds, 1, 100000);
   r.number(j, "eta", path, m.eta, 0.0, 1.0, true, false);
@@ -484,7 +502,12 @@ std::string format_issues(const std::vector<ConfigIssue>& issues) {
 json substitute(const json& v, const json& params, const std::string& path) {
   if (v.is_object()) {
     json out = json::object();
-    for (const auto& [k, e] : v.items()) out[k] = substitute(e, params, join_path(path, k));
+    for (const auto& [k, e] : v.items()) {
+      // A key set to a parameter the trial does not have (a conditional parameter of another
+      // branch, such as another model family's) is left out: its default applies.
+      if (const auto name = placeholder_name(e); name && !params.contains(*name)) continue;
+      out[k] = substitute(e, params, join_path(path, k));
+    }
     return out;
   }
   if (v.is_array()) {

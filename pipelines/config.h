@@ -145,8 +145,11 @@ struct PipelineConfig {
   double huber_delta = 1.0;
 };
 
-// Replaces every string value exactly of the form "{name}" (at any depth) by params[name].
-// Throws ConfigError naming the key path when a name is not among params.
+// Replaces every string value exactly of the form "{name}" (at any depth) by params[name]. A
+// mapping key whose value names a parameter absent from params (a conditional parameter inactive
+// in this trial, e.g. another model family's) is left out, so its default applies; validation has
+// already checked that the name belongs to the search space. Throws ConfigError naming the key
+// path when a list element names a parameter not among params.
 [[nodiscard]] nlohmann::json substitute_params(const nlohmann::json& section,
                                                const nlohmann::json& params,
                                                const std::string& where = "trial.pipeline");

@@ -203,6 +203,34 @@ TEST_CASE("config: substitution of {name} placeholders keeps the parameter's typ
              Catch::Contains("trial.pipeline.model.layers[1]") && Catch::Contains("'{w}'"));
 }
 
+TEST_CASE("config: a key naming an inactive conditional parameter is left out", "[pipelines]") {
+  // `type: "{family}"` with each family's keys: a trial carries only its family's parameters.
+  const json section = {{"model", {{"type", "{family}"}, {"layers", "{layers}"}, {"eta", "{eta}"}}},
+                        {"optimizer", {{"lr", "{lr}"}}},
+                        {"batch_size", "{batch_size}"}};
+  const json boosted = pl::substitute_params(section, {{"family", "xgboost"}, {"eta", 0.1}});
+  CHECK(boosted["model"] == json({{"type", "xgboost"}, {"eta", 0.1}}));
+  CHECK(boosted["optimizer"] == json::object());
+  CHECK_FALSE(boosted.contains("batch_size"));
+  const json net = pl::substitute_params(section, {{"family", "mlp"}, {"layers", 2}, {"lr", 0.01}, {"batch_size", 64}});
+  CHECK(net["model"] == json({{"type", "mlp"}, {"layers", 2}}));
+  CHECK(net["batch_size"] == 64);
+  // Validation accepts every family's keys when the type is a parameter, and still rejects
+  // unknown keys and placeholders outside the space.
+  TempDir dir;
+  dir.write("train.csv", "x,target\n1,a\n2,b\n3,a\n4,b\n");
+  json full = section;
+  full["data"] = {{"format", "csv"}, {"train", "train.csv"}, {"target", "target"}, {"split", 0.5}};
+  CHECK(pl::validate_pipeline(full, {"family", "layers", "eta", "lr", "batch_size"}, dir.path().string()).empty());
+  full["model"]["depth"] = "{depth}";  // an unknown key, and a placeholder outside the space
+  full["model"]["rounds"] = 20;         // fixed: would reach the mlp trials too
+  const auto issues = pl::validate_pipeline(full, {"family", "layers", "eta", "lr", "batch_size"}, dir.path().string());
+  std::string text;
+  for (const auto& i : issues) text += i.path + ": " + i.message + "\n";
+  CHECK_THAT(text, Catch::Contains("trial.pipeline.model.depth: unknown key") &&
+                       Catch::Contains("trial.pipeline.model.rounds: with the model type a parameter"));
+}
+
 TEST_CASE("config: validation reports every problem with its key path", "[pipelines]") {
   TempDir dir;
   dir.write("train.csv", "x,target\n1,a\n2,b\n");
