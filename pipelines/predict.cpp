@@ -1,5 +1,6 @@
 #include "pipelines/predict.h"
 
+#include <cmath>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -69,7 +70,8 @@ struct Predictor::Impl {
   torch::nn::Sequential net{nullptr};
   std::optional<gbt::Booster> booster;  // model.type xgboost instead of a network
   int boosted_rounds = 0;
-  std::vector<Predictor> members;  // an ensemble: the mean of these
+  std::vector<Predictor> members;  // an ensemble: the (weighted) mean of these
+  std::vector<double> weights;     // one per member, summing to 1
 };
 
 Predictor::Predictor(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -167,6 +169,24 @@ Predictor Predictor::load_ensemble(std::unique_ptr<Impl> impl) {
                                         "' predicts other classes or another task than member '" +
                                         m["members"][0].get<std::string>() + "'");
   }
+  // `weights`: one positive number per member (greedy ensemble selection counts how often it
+  // chose each); normalised to sum to 1. Absent: equal weights.
+  impl->weights.assign(impl->members.size(), 1.0 / static_cast<double>(impl->members.size()));
+  if (const auto w = m.find("weights"); w != m.end()) {
+    if (!w->is_array() || w->size() != impl->members.size())
+      throw ConfigError(model_path, "weights: expected one number per member (" +
+                                        std::to_string(impl->members.size()) + "), got " + w->dump());
+    double total = 0.0;
+    for (size_t i = 0; i < w->size(); ++i) {
+      const auto& v = (*w)[i];
+      if (!v.is_number() || !(v.get<double>() > 0.0) || !std::isfinite(v.get<double>()))
+        throw ConfigError(model_path, "weights[" + std::to_string(i) + "]: expected a positive number, got " +
+                                          v.dump());
+      impl->weights[i] = v.get<double>();
+      total += impl->weights[i];
+    }
+    for (auto& x : impl->weights) x /= total;
+  }
   impl->task = impl->members.front().task();
   impl->target = impl->members.front().impl_->target;
   return Predictor(std::move(impl));
@@ -255,24 +275,21 @@ std::vector<float> Predictor::predict_input(const std::string& input, std::vecto
   std::vector<std::string> ids;
   std::string id_name;
   if (is_ensemble()) {
-    std::vector<float> sum;
-    for (const auto& member : impl_->members) {
+    std::vector<double> sum;
+    for (size_t k = 0; k < impl_->members.size(); ++k) {
       std::vector<std::string> mids;
       std::string mname;
-      const std::vector<float> y = member.predict_input(input, &mids, &mname);
-      if (sum.empty()) {
-        sum.assign(y.begin(), y.end());
+      const std::vector<float> y = impl_->members[k].predict_input(input, &mids, &mname);
+      if (k == 0) {
+        sum.assign(y.size(), 0.0);
         ids = std::move(mids);
         id_name = std::move(mname);
-      } else {
-        for (size_t i = 0; i < y.size(); ++i) sum[i] += y[i];
       }
+      for (size_t i = 0; i < y.size(); ++i) sum[i] += impl_->weights[k] * y[i];
     }
-    const auto n = static_cast<float>(impl_->members.size());
-    for (auto& v : sum) v /= n;
     if (ids_out) *ids_out = std::move(ids);
     if (id_name_out) *id_name_out = std::move(id_name);
-    return sum;
+    return {sum.begin(), sum.end()};
   }
   std::vector<float> x;
   int64_t rows = 0;
