@@ -93,7 +93,10 @@ void derive_budget(Plan& plan, const BaselineOptions& opts) {
   const double per_epoch_avg = 0.001 * models + rows_train * avg_units * kSecondsPerUnit;
   const double per_epoch_max = 0.001 * models + rows_train * max_units * kSecondsPerUnit;
   const double per_trial_overhead = 0.05;
-  plan.sweep_seconds = 0.65 * opts.budget_seconds;
+  // The whole budget goes to the search, less a reserve for ensemble selection, prediction and
+  // the outputs; with --refit, the refits get the last third of it.
+  plan.reserve_seconds = opts.refit ? 0.35 * opts.budget_seconds : std::min(20.0, 0.5 + 0.02 * opts.budget_seconds);
+  plan.sweep_seconds = opts.budget_seconds - plan.reserve_seconds;
   const int64_t cap = plan.max_epochs;
   const std::pair<int64_t, double> choices[] = {{81, 0.39}, {27, 0.48}, {9, 0.6}, {3, 0.78}};
   double fraction = 0.78;
@@ -120,15 +123,20 @@ void derive_budget(Plan& plan, const BaselineOptions& opts) {
     throw ConfigError("--time-budget " + fmt(opts.budget_seconds) + "s",
                       "too small to train one model: one trial of " + std::to_string(plan.max_epochs) +
                           " epochs on " + std::to_string(plan.rows) + " rows takes about " +
-                          fmt(plan.est_trial_seconds) + " s and the sweep gets 60% of the budget; give at least " +
-                          fmt(need) + "s");
+                          fmt(plan.est_trial_seconds) + " s and the sweep gets " + fmt(plan.sweep_seconds) +
+                          " s of the budget; give at least " + fmt(need) + "s");
   }
+  plan.expected_trials = std::max<int64_t>(1, static_cast<int64_t>(plan.sweep_seconds / avg_trial));
   if (opts.max_trials) {
-    if (*opts.max_trials < 1) throw ConfigError("--max-trials", "must be at least 1");
+    if (*opts.max_trials < 1) throw ConfigError("--trials", "must be at least 1");
     plan.max_trials = *opts.max_trials;
   } else {
-    plan.max_trials = std::clamp<int64_t>(static_cast<int64_t>(plan.sweep_seconds / avg_trial), 1, 150);
+    plan.max_trials = kUnboundedTrials;  // the clock ends the search
   }
+  // Boosting rounds per step: about 1,000 rounds at the largest resource; early stopping after
+  // about a ninth of the steps without a better validation loss.
+  plan.xgboost_rounds = std::max<int64_t>(10, (1000 + plan.max_epochs - 1) / plan.max_epochs);
+  plan.early_stopping_steps = std::max<int64_t>(1, plan.max_epochs / 9);
 }
 
 // k-fold for small data (every row validates once; the holdout of a few hundred rows is too noisy
@@ -360,22 +368,52 @@ std::string sweep_yaml(const Plan& plan, const SweepPaths& paths, const Baseline
   y << "on_timeout: stop\n";
   y << "storage: " << quoted(paths.storage) << "\n";
   y << "space:\n";
-  // One conditional-free space: the pipeline section rejects keys its model type does not use,
-  // and a placeholder must have a value in every trial. `layers: 0` is the linear model.
   if (plan.images) {
     y << "  blocks: {type: int, low: 1, high: 3}\n";
     y << "  channels: {type: categorical, values: [16, 32, 64]}\n";
     y << "  dense: {type: categorical, values: [0, 64, 128, 256]}\n";
+    y << "  activation: {type: categorical, values: [relu, gelu, silu]}\n";
+    y << "  dropout: {type: float, low: 0.0, high: 0.4}\n";
+    y << "  optimizer: {type: categorical, values: [adamw, adam, sgd]}\n";
+    y << "  lr: {type: float, low: 1.0e-4, high: 3.0e-2, log: true}\n";
+    y << "  weight_decay: {type: float, low: 1.0e-6, high: 1.0e-2, log: true}\n";
+    y << "  batch_size: {type: categorical, values: [32, 64, 128, 256]}\n";
   } else {
-    y << "  layers: {type: int, low: 0, high: 4}\n";
-    y << "  width: {type: categorical, values: [64, 128, 256, 512]}\n";
+    // One conditional space over three families: each family's parameters exist only in its
+    // trials, and the pipeline section leaves out the keys of the others (docs/pipelines.md).
+    const std::string xgb = ", when: {family: xgboost}}\n";
+    const std::string mlp = ", when: {family: mlp}}\n";
+    const std::string net = ", when: {family: [mlp, linear]}}\n";
+    y << "  family: {type: categorical, values: [xgboost, mlp, linear]}\n";
+    y << "  rounds: {type: categorical, values: [" << plan.xgboost_rounds << "]" << xgb;
+    y << "  early_stopping: {type: categorical, values: [" << plan.early_stopping_steps << "]" << xgb;
+    y << "  eta: {type: float, low: 0.01, high: 0.3, log: true" << xgb;
+    y << "  max_depth: {type: int, low: 2, high: 10" << xgb;
+    y << "  min_child_weight: {type: float, low: 0.5, high: 20.0, log: true" << xgb;
+    y << "  subsample: {type: float, low: 0.5, high: 1.0" << xgb;
+    y << "  colsample_bytree: {type: float, low: 0.4, high: 1.0" << xgb;
+    y << "  lambda: {type: float, low: 1.0e-3, high: 10.0, log: true" << xgb;
+    y << "  alpha: {type: float, low: 1.0e-3, high: 10.0, log: true" << xgb;
+    y << "  layers: {type: int, low: 1, high: 4" << mlp;
+    y << "  width: {type: categorical, values: [64, 128, 256, 512]" << mlp;
+    y << "  activation: {type: categorical, values: [relu, gelu, silu]" << mlp;
+    y << "  dropout: {type: float, low: 0.0, high: 0.4" << mlp;
+    y << "  optimizer: {type: categorical, values: [adamw, adam, sgd]" << net;
+    y << "  lr: {type: float, low: 1.0e-4, high: 3.0e-2, log: true" << net;
+    y << "  weight_decay: {type: float, low: 1.0e-6, high: 1.0e-2, log: true" << net;
+    y << "  batch_size: {type: categorical, values: [32, 64, 128, 256]" << net;
   }
-  y << "  activation: {type: categorical, values: [relu, gelu, silu]}\n";
-  y << "  dropout: {type: float, low: 0.0, high: 0.4}\n";
-  y << "  optimizer: {type: categorical, values: [adamw, adam, sgd]}\n";
-  y << "  lr: {type: float, low: 1.0e-4, high: 3.0e-2, log: true}\n";
-  y << "  weight_decay: {type: float, low: 1.0e-6, high: 1.0e-2, log: true}\n";
-  y << "  batch_size: {type: categorical, values: [32, 64, 128, 256]}\n";
+  if (!plan.images) {
+    // Each family's library defaults run first, so a strong cheap model is in hand whatever the
+    // sampler tries next (as FLAML and AutoGluon start from defaults).
+    y << "enqueue:\n";
+    y << "  - {family: xgboost, rounds: " << plan.xgboost_rounds << ", early_stopping: " << plan.early_stopping_steps
+      << ", eta: 0.1, max_depth: 6, min_child_weight: 1.0, subsample: 0.8, colsample_bytree: 0.8, lambda: 1.0,"
+         " alpha: 0.001}\n";
+    y << "  - {family: mlp, layers: 2, width: 256, activation: relu, dropout: 0.1, optimizer: adamw, lr: 0.001,"
+         " weight_decay: 0.0001, batch_size: 64}\n";
+    y << "  - {family: linear, optimizer: adamw, lr: 0.01, weight_decay: 0.0001, batch_size: 64}\n";
+  }
   y << "sampler: tpe\n";
   y << "pruner:\n  type: hyperband\n  mode: stopping\n  min_resource: 1\n  max_resource: " << plan.max_epochs
     << "\n  reduction_factor: 3\n";
@@ -403,8 +441,10 @@ std::string sweep_yaml(const Plan& plan, const SweepPaths& paths, const Baseline
     y << "    model:\n      type: cnn\n      blocks: \"{blocks}\"\n      channels: \"{channels}\"\n"
          "      dense: \"{dense}\"\n      activation: \"{activation}\"\n      dropout: \"{dropout}\"\n";
   } else {
-    y << "    model:\n      type: mlp\n      layers: \"{layers}\"\n      width: \"{width}\"\n"
-         "      activation: \"{activation}\"\n      dropout: \"{dropout}\"\n";
+    y << "    model:\n      type: \"{family}\"\n";
+    for (const char* key : {"rounds", "early_stopping", "eta", "max_depth", "min_child_weight", "subsample",
+                            "colsample_bytree", "lambda", "alpha", "layers", "width", "activation", "dropout"})
+      y << "      " << key << ": \"{" << key << "}\"\n";
   }
   y << "    optimizer:\n      type: \"{optimizer}\"\n      lr: \"{lr}\"\n      weight_decay: \"{weight_decay}\"\n";
   y << "    schedule:\n      type: cosine\n";
@@ -426,11 +466,16 @@ std::string plan_summary(const Plan& plan, const BaselineOptions& opts) {
     s << "Validation: holdout of " << static_cast<int>(plan.split * 100) << "% of " << plan.rows << " rows ("
       << plan.validation_reason << ")";
   s << (plan.task == TaskKind::kClassification ? ", stratified" : "") << ", split seed " << opts.seed << "\n";
-  s << "Search: TPE over " << (plan.images ? "CNNs (1-3 conv blocks)" : "linear and MLP (1-4 hidden layers)")
-    << " models, Hyperband over 1.."
-    << plan.max_epochs << " epochs, " << plan.max_trials << " trials"
-    << (opts.max_trials ? " (--max-trials)" : " (from the data size and budget)") << "; sweep stops at "
-    << fmt(plan.sweep_seconds) << " s of the " << fmt(opts.budget_seconds) << " s budget\n";
+  s << "Search: TPE over "
+    << (plan.images ? "CNNs (1-3 conv blocks)"
+                    : "gradient-boosted trees (xgboost, " + std::to_string(plan.xgboost_rounds) +
+                          " rounds a step), MLPs (1-4 hidden layers) and linear models")
+    << ", Hyperband over 1.." << plan.max_epochs << " steps; ";
+  if (opts.max_trials)
+    s << plan.max_trials << " trials (--trials), the " << fmt(opts.budget_seconds) << " s budget a safety stop\n";
+  else
+    s << "trials until " << fmt(plan.sweep_seconds) << " s of the " << fmt(opts.budget_seconds)
+      << " s budget (about " << plan.expected_trials << " by the planning rule)\n";
   if (!plan.columns.empty()) {
     s << "Columns:\n";
     for (const auto& c : plan.columns) s << "  " << c.name << ": " << c.role << " - " << c.reason << "\n";

@@ -18,8 +18,11 @@
 //  * Validation: stratified 5-fold cross-validation up to kFoldMaxRows labelled rows (a trial's
 //    score is the mean over the folds), else one seeded holdout of 20% (stratified for
 //    classification); the same rows for every trial.
-//  * Trial budget: a count derived from rows, feature columns and the time budget by a fixed rule
-//    (no measurement), so the same inputs give the same sweep; the wall clock is a safety stop.
+//  * Search: one conditional space over three families (xgboost, MLP, linear; docs/baseline.md),
+//    TPE, Hyperband over steps (epochs, or `xgboost_rounds` boosting rounds).
+//  * Budget: the sweep runs until the budget less a small reserve (sweep_seconds); --trials gives
+//    a budget in trials instead (the clock is then a safety stop). The planning rule (rows, feature
+//    columns, budget; no measurement) picks max_epochs and prints an estimate of the trial count.
 //
 // Not here: reading or writing files, running the sweep, refitting, predicting (cmd_baseline.cpp).
 // Thread-safety: pure functions.
@@ -41,6 +44,8 @@ namespace hypertune::cli::baseline {
 // Data up to this many labelled rows is validated by k-fold (kFolds folds), larger data by holdout.
 constexpr int64_t kFoldMaxRows = 3000;
 constexpr int kFolds = 5;
+// The trial cap of a time-budgeted search (the clock ends it long before).
+constexpr int64_t kUnboundedTrials = 1000000;
 
 struct BaselineOptions {
   std::string target;
@@ -49,7 +54,8 @@ struct BaselineOptions {
   std::optional<std::string> metric;
   double budget_seconds = 600.0;
   uint64_t seed = 0;
-  std::optional<int64_t> max_trials;  // overrides the derived trial budget
+  std::optional<int64_t> max_trials;  // --trials: a budget in trials (the time budget is then a safety stop)
+  bool refit = false;                 // --refit: retrain the chosen models on every row
 };
 
 struct ColumnDecision {
@@ -74,8 +80,12 @@ struct Plan {
   int folds = 1;                     // k-fold validation when >= 2
   std::string validation_reason;     // why this scheme
   int64_t max_epochs = 27;           // Hyperband's max_resource
-  int64_t max_trials = 0;
+  int64_t max_trials = 0;            // --trials, else kUnboundedTrials
+  int64_t expected_trials = 0;       // the rule's estimate of the trials the budget allows (printed)
   double sweep_seconds = 0.0;        // the sweep's share of the wall-clock budget
+  double reserve_seconds = 0.0;      // the rest: ensemble selection, refits (--refit), prediction
+  int64_t xgboost_rounds = 10;       // boosting rounds per step of an xgboost trial
+  int64_t early_stopping_steps = 1;  // steps without a better val_loss that end an xgboost trial
   double est_trial_seconds = 0.0;    // the rule's estimate of one trial at max_epochs
 };
 

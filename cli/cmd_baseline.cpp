@@ -1,7 +1,9 @@
 // `hypertune baseline --train train.csv --target COLUMN [--test test.csv] --out DIR`: the AutoML
-// baseline. It plans a sweep (cli/baseline_plan.h), writes it as DIR/sweep.yaml, runs it with the
-// same in-process executor as `hypertune run`, refits the best configuration on every training row
-// and predicts the test file. Everything is written into a hidden sibling directory that is renamed
+// baseline. It plans a sweep over xgboost, MLP and linear models (cli/baseline_plan.h), writes it as
+// DIR/sweep.yaml, runs it for the whole budget with the same executor as `hypertune run`, selects a
+// weighted ensemble of the trials (search/ensemble_selection.h) when it generalises better than the
+// best one, refits on every training row only with --refit, writes the model leaderboard and
+// predicts the test file. Everything is written into a hidden sibling directory that is renamed
 // to DIR only when complete, so a failure never leaves a finished-looking result behind.
 
 #include <unistd.h>
@@ -34,6 +36,8 @@
 #include "scheduler/dispatcher.h"
 #include "scheduler/sha256.h"
 #include "base/error.h"
+#include "base/rng.h"
+#include "search/ensemble_selection.h"
 #ifdef HYPERTUNE_WITH_PIPELINES
 #include "pipelines/metrics.h"
 #include "pipelines/predict.h"
@@ -61,6 +65,7 @@ struct BaselineArgs {
   uint64_t seed = 0;
   std::optional<int64_t> max_trials;
   bool quiet = false;
+  bool refit = false;
 };
 
 // Removes the partial output directory unless the run got to the final rename.
@@ -138,7 +143,7 @@ std::string json_scalar_text(const nlohmann::json& v) {
 
 // Every trial with its parameters and validation score (the last reported one for pruned
 // trials), best first; trials without a score last.
-void write_leaderboard(const fs::path& path, const StoredStudy& st, const std::string& metric) {
+void write_trials_csv(const fs::path& path, const StoredStudy& st, const std::string& metric) {
   std::set<std::string> names;
   std::vector<nlohmann::json> params;
   for (const auto& t : st.trials) {
@@ -192,25 +197,17 @@ nlohmann::json file_info(const std::string& path) {
 
 #ifdef HYPERTUNE_WITH_PIPELINES
 
-// The top-k ensemble decision: the best-scoring mean of the 2, 3, ... kEnsembleSize best complete
-// trials' validation outputs, against the best trial's own outputs scored the same way.
-constexpr size_t kEnsembleSize = 5;
-
-struct EnsembleChoice {
-  bool use = false;
-  size_t k = 0;
-  std::optional<double> ensemble_score, single_score;
-  std::vector<std::pair<size_t, double>> tried;  // (members, score) of each prefix of the ranking
-  std::string reason, summary;
-  nlohmann::json to_json() const {
-    nlohmann::json j = {{"chosen", use ? "ensemble" : "single"}, {"k", k}, {"reason", reason}};
-    j["tried"] = nlohmann::json::array();
-    for (const auto& [n, score] : tried) j["tried"].push_back({{"k", n}, {"score", score}});
-    j["ensemble_score"] = ensemble_score ? nlohmann::json(*ensemble_score) : nlohmann::json(nullptr);
-    j["single_score"] = single_score ? nlohmann::json(*single_score) : nlohmann::json(nullptr);
-    return j;
-  }
-};
+// Greedy ensemble selection (search/ensemble_selection.h) over the validation outputs of the best
+// complete trials of every family: the candidates, best first, are the kEnsembleCandidates best
+// trials plus the kPerFamily best of each family (so a family whose trials all rank below another's
+// still takes part); kEnsembleIterations additions with replacement. The ensemble is used only
+// when a 2-fold assessment of the validation rows (selection on one half, scored on the other,
+// against picking the single best on the same half) says it generalises better.
+constexpr size_t kEnsembleCandidates = 40;
+constexpr size_t kPerFamily = 3;
+constexpr int kEnsembleIterations = 25;
+constexpr int kAssessFolds = 2;
+constexpr size_t kSelectionMaxRows = 20000;  // larger validation sets select on a seeded sample
 
 // Validation outputs of a trial's export: rows x columns outputs and the truth of each row.
 struct ValidationOutputs {
@@ -235,69 +232,210 @@ ValidationOutputs read_validation(const fs::path& path) {
   return v;
 }
 
-// The plan's metric of validation outputs.
-double score_outputs(const ValidationOutputs& v, const baseline::Plan& plan) {
+// The plan's metric of outputs (n x columns) against truth (n).
+double score_of(const float* outputs, const double* truth, int64_t n, int64_t columns, const baseline::Plan& plan) {
   nlohmann::json m;
   if (plan.task == pipelines::TaskKind::kClassification) {
-    std::vector<int64_t> labels(v.truth.begin(), v.truth.end());
-    m = pipelines::classification_metrics(v.outputs.data(), v.rows, v.columns, labels.data());
+    std::vector<int64_t> labels(truth, truth + n);
+    m = pipelines::classification_metrics(outputs, n, columns, labels.data());
   } else {
-    std::vector<float> truth(v.truth.begin(), v.truth.end());
-    m = pipelines::regression_metrics(v.outputs.data(), truth.data(), v.rows, 0.0, 1.0);
+    std::vector<float> t(truth, truth + n);
+    m = pipelines::regression_metrics(outputs, t.data(), n, 0.0, 1.0);
   }
   return m.at(plan.metric).get<double>();
 }
 
-template <typename ModelOf>
+double score_outputs(const ValidationOutputs& v, const baseline::Plan& plan) {
+  return score_of(v.outputs.data(), v.truth.data(), v.rows, v.columns, plan);
+}
+
+struct EnsembleChoice {
+  bool use = false;
+  std::vector<const scheduler::TrialRecord*> candidates;  // best first
+  std::vector<int> counts;                                 // per candidate: the model used
+  std::vector<int> selected;                               // per candidate: what selection chose
+  std::optional<double> ensemble_score, single_score;      // on every validation row
+  std::optional<double> held_out_ensemble, held_out_single;
+  size_t rows = 0;
+  std::string reason, summary;
+  [[nodiscard]] size_t members() const {
+    return static_cast<size_t>(std::count_if(counts.begin(), counts.end(), [](int c) { return c > 0; }));
+  }
+  [[nodiscard]] size_t selected_members() const {
+    return static_cast<size_t>(std::count_if(selected.begin(), selected.end(), [](int c) { return c > 0; }));
+  }
+  nlohmann::json to_json() const {
+    nlohmann::json j = {{"chosen", use ? "ensemble" : "single"},
+                        {"method", "greedy selection with replacement (Caruana et al. 2004)"},
+                        {"iterations", kEnsembleIterations},
+                        {"candidates", candidates.size()},
+                        {"members", selected_members()},
+                        {"reason", reason}};
+    auto opt = [](const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
+    j["ensemble_score"] = opt(ensemble_score);
+    j["single_score"] = opt(single_score);
+    j["held_out"] = {{"folds", kAssessFolds}, {"ensemble", opt(held_out_ensemble)}, {"single", opt(held_out_single)}};
+    j["weights"] = nlohmann::json::array();
+    for (size_t i = 0; i < candidates.size(); ++i) {
+      if (i < selected.size() && selected[i] > 0)
+        j["weights"].push_back({{"trial", candidates[i]->trial.number}, {"count", selected[i]}});
+    }
+    return j;
+  }
+};
+
+template <typename ModelOf, typename FamilyOf>
 EnsembleChoice choose_ensemble(const std::vector<const scheduler::TrialRecord*>& ranked, const ModelOf& model_of,
-                               const baseline::Plan& plan) {
+                               const FamilyOf& family_of, const baseline::Plan& plan, uint64_t seed) {
   EnsembleChoice c;
-  c.k = std::min(kEnsembleSize, ranked.size());
-  if (c.k < 2) {
-    c.reason = "fewer than 2 complete trials";
+  auto not_evaluated = [&](std::string why) {
+    c.reason = std::move(why);
     c.summary = "Ensemble: not evaluated (" + c.reason + ")";
+    c.candidates.assign(ranked.begin(), ranked.begin() + std::min<std::ptrdiff_t>(1, std::ssize(ranked)));
+    c.counts.assign(c.candidates.size(), 1);
+    c.selected = c.counts;
     return c;
+  };
+  // Candidates: the best overall, then each family's best few, in rank order.
+  std::map<std::string, size_t> per_family;
+  std::vector<const scheduler::TrialRecord*> cands;
+  for (size_t i = 0; i < ranked.size(); ++i) {
+    const std::string fam = family_of(*ranked[i]);
+    if (i < kEnsembleCandidates || per_family[fam] < kPerFamily) {
+      cands.push_back(ranked[i]);
+      ++per_family[fam];
+    }
   }
+  if (cands.size() < 2) return not_evaluated("fewer than 2 complete trials");
   std::vector<ValidationOutputs> outs;
-  for (size_t i = 0; i < c.k; ++i) {
-    const fs::path p = model_of(*ranked[i]) / "validation.pt";
-    if (!fs::exists(p)) {
-      c.reason = "trial " + std::to_string(ranked[i]->trial.number) + " has no validation outputs";
-      c.summary = "Ensemble: not evaluated (" + c.reason + ")";
-      return c;
-    }
+  for (const auto* t : cands) {
+    const fs::path p = model_of(*t) / "validation.pt";
+    if (!fs::exists(p)) return not_evaluated("trial " + std::to_string(t->trial.number) + " has no validation outputs");
     outs.push_back(read_validation(p));
-    if (outs.back().rows != outs[0].rows || outs.back().columns != outs[0].columns ||
-        outs.back().truth != outs[0].truth) {
-      c.reason = "trial " + std::to_string(ranked[i]->trial.number) + " was validated on other rows";
-      c.summary = "Ensemble: not evaluated (" + c.reason + ")";
-      return c;
-    }
+    if (outs.back().rows != outs[0].rows || outs.back().columns != outs[0].columns || outs.back().truth != outs[0].truth)
+      return not_evaluated("trial " + std::to_string(t->trial.number) + " was validated on other rows");
   }
-  // Every prefix of the ranking from 2 to k members; the best-scoring one is the candidate.
+  c.candidates = cands;
+  c.rows = static_cast<size_t>(outs[0].rows);
+  // Large validation sets: selection sees a seeded sample of kSelectionMaxRows rows.
+  std::vector<size_t> rows(c.rows);
+  for (size_t i = 0; i < rows.size(); ++i) rows[i] = i;
+  if (rows.size() > kSelectionMaxRows) {
+    Rng rng(derive_seed(seed, 0xE45E));
+    for (size_t i = rows.size(); i > 1; --i) std::swap(rows[i - 1], rows[rng.next() % i]);
+    rows.resize(kSelectionMaxRows);
+    std::sort(rows.begin(), rows.end());
+  }
+  const size_t cols = static_cast<size_t>(outs[0].columns);
+  std::vector<std::vector<float>> sampled(outs.size());
+  std::vector<double> truth;
+  for (size_t r : rows) truth.push_back(outs[0].truth[r]);
+  for (size_t j = 0; j < outs.size(); ++j) {
+    sampled[j].reserve(rows.size() * cols);
+    for (size_t r : rows)
+      sampled[j].insert(sampled[j].end(), outs[j].outputs.begin() + static_cast<std::ptrdiff_t>(r * cols),
+                        outs[j].outputs.begin() + static_cast<std::ptrdiff_t>((r + 1) * cols));
+  }
+  search::EnsembleCandidates ec;
+  ec.rows = rows.size();
+  ec.cols = cols;
+  for (const auto& o : sampled) ec.outputs.push_back(&o);
   const bool maximize = plan.direction == search::Direction::kMaximize;
-  c.single_score = score_outputs(outs[0], plan);
-  ValidationOutputs sum = outs[0];
-  size_t best_k = 0;
-  for (size_t n = 2; n <= outs.size(); ++n) {
-    for (size_t j = 0; j < sum.outputs.size(); ++j) sum.outputs[j] += outs[n - 1].outputs[j];
-    ValidationOutputs mean = sum;
-    for (auto& v : mean.outputs) v /= static_cast<float>(n);
-    const double score = score_outputs(mean, plan);
-    c.tried.push_back({n, score});
-    if (!c.ensemble_score || (maximize ? score > *c.ensemble_score : score < *c.ensemble_score)) {
-      c.ensemble_score = score;
-      best_k = n;
-    }
+  const search::SubsetLoss loss = [&](const std::vector<float>& combined, const std::vector<size_t>& subset) {
+    std::vector<double> t(subset.size());
+    for (size_t i = 0; i < subset.size(); ++i) t[i] = truth[subset[i]];
+    const double v = score_of(combined.data(), t.data(), static_cast<int64_t>(subset.size()),
+                              static_cast<int64_t>(cols), plan);
+    return maximize ? -v : v;
+  };
+  const auto sel = search::select_ensemble(ec, loss, kEnsembleIterations);
+  const auto check = search::assess_selection(ec, loss, kEnsembleIterations, kAssessFolds, derive_seed(seed, 0xA55E));
+  c.counts = sel.counts;
+  c.selected = sel.counts;
+  auto metric = [&](double l) { return maximize ? -l : l; };
+  c.held_out_ensemble = metric(check.ensemble_loss);
+  c.held_out_single = metric(check.single_loss);
+  // Scores on every validation row, for the record.
+  std::vector<double> w = sel.weights();
+  std::vector<float> combined(outs[0].outputs.size(), 0.0f);
+  {
+    std::vector<double> acc(combined.size(), 0.0);
+    for (size_t j = 0; j < outs.size(); ++j)
+      if (w[j] > 0.0)
+        for (size_t e = 0; e < acc.size(); ++e) acc[e] += w[j] * outs[j].outputs[e];
+    for (size_t e = 0; e < acc.size(); ++e) combined[e] = static_cast<float>(acc[e]);
   }
-  c.k = best_k;
-  c.use = maximize ? *c.ensemble_score > *c.single_score : *c.ensemble_score < *c.single_score;
-  c.reason = c.use ? "the mean of the top " + std::to_string(c.k) + " scores better than the best trial"
-                   : "the best trial alone scores at least as well as the mean of the top " + std::to_string(c.k);
-  c.summary = "Ensemble of the top " + std::to_string(c.k) + ": " + plan.metric + " = " +
-              score_text(*c.ensemble_score) + " against " + score_text(*c.single_score) + " for the best trial: " +
+  c.ensemble_score = score_of(combined.data(), outs[0].truth.data(), outs[0].rows, outs[0].columns, plan);
+  c.single_score = score_outputs(outs[0], plan);
+  const std::string members = std::to_string(c.selected_members()) + " of " + std::to_string(cands.size()) + " candidates";
+  if (c.selected_members() < 2) {
+    c.use = false;
+    c.reason = "selection kept only the best trial";
+  } else if (check.ensemble_loss < check.single_loss) {
+    c.use = true;
+    c.reason = "on held-out halves of the validation rows the selected ensemble (" + score_text(c.held_out_ensemble) +
+               ") beats the best single trial (" + score_text(c.held_out_single) + ")";
+  } else {
+    c.use = false;
+    c.reason = "on held-out halves of the validation rows the selected ensemble (" + score_text(c.held_out_ensemble) +
+               ") does not beat the best single trial (" + score_text(c.held_out_single) + ")";
+  }
+  if (!c.use) {
+    c.counts.assign(cands.size(), 0);
+    c.counts[0] = 1;
+  }
+  c.summary = "Ensemble selection (" + members + "): " + plan.metric + " = " + score_text(c.ensemble_score) +
+              " against " + score_text(c.single_score) + " for the best trial; " + c.reason + ": " +
               (c.use ? "using the ensemble" : "using the best trial");
   return c;
+}
+
+// Copies member model directories into `dest` as a weighted ensemble (pipelines/predict.h).
+void write_ensemble(const fs::path& dest, const std::vector<fs::path>& member_dirs, const std::vector<int>& counts,
+                    const std::vector<int64_t>& trials) {
+  nlohmann::json names = nlohmann::json::array();
+  fs::create_directories(dest);
+  for (size_t i = 0; i < member_dirs.size(); ++i) {
+    const std::string name = "member-" + std::to_string(i + 1);
+    fs::copy(member_dirs[i], dest / name, fs::copy_options::recursive);
+    names.push_back(name);
+  }
+  const nlohmann::json manifest = {{"format", "hypertune-ensemble"},
+                                   {"version", 1},
+                                   {"combine", "mean"},
+                                   {"source", "ensemble-selection"},
+                                   {"members", names},
+                                   {"weights", counts},
+                                   {"trials", trials}};
+  write_text(dest / "model.json", manifest.dump(2) + "\n");
+}
+
+void remove_validation_outputs(const fs::path& model) {
+  std::vector<fs::path> files;
+  for (const auto& e : fs::recursive_directory_iterator(model))
+    if (e.path().filename() == "validation.pt") files.push_back(e.path());
+  for (const auto& p : files) fs::remove(p);
+}
+
+uintmax_t size_on_disk(const fs::path& dir) {
+  uintmax_t total = 0;
+  for (const auto& e : fs::recursive_directory_iterator(dir))
+    if (e.is_regular_file()) total += e.file_size();
+  return total;
+}
+
+// Median of 3 timed predictions of `input` (CSV of `rows` rows), in ms per 1000 rows.
+std::optional<double> predict_ms_per_1000(const fs::path& model, const std::string& input, int64_t rows) {
+  if (rows <= 0) return std::nullopt;
+  const auto predictor = pipelines::Predictor::load(model.string());
+  std::vector<double> ms;
+  for (int i = 0; i < 3; ++i) {
+    const auto t = Clock::now();
+    (void)predictor.predict_input(input);
+    ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t).count());
+  }
+  std::sort(ms.begin(), ms.end());
+  return ms[1] * 1000.0 / static_cast<double>(rows);
 }
 
 // Keeps the id column and `prediction` (and the class probabilities when asked) of predict()'s
@@ -338,6 +476,7 @@ void run_baseline(const BaselineArgs& a) {
   opts.id = a.id;
   opts.metric = a.metric;
   opts.max_trials = a.max_trials;
+  opts.refit = a.refit;
   if (a.task) {
     if (*a.task == "classification") opts.task = pipelines::TaskKind::kClassification;
     else if (*a.task == "regression") opts.task = pipelines::TaskKind::kRegression;
@@ -419,6 +558,9 @@ void run_baseline(const BaselineArgs& a) {
     std::fflush(stdout);
   }
 
+  // The sweep's timeout counts from its start: what planning and reading took comes off it, so
+  // the command ends the reserve's length before the budget.
+  if (!opts.refit) plan.sweep_seconds = std::max(0.5, opts.budget_seconds - plan.reserve_seconds - elapsed());
   // The sweep: an ordinary config file, run by the executor behind `hypertune run`.
   const fs::path sweep_path = dir / "sweep.yaml";
   write_text(sweep_path, baseline::sweep_yaml(plan, paths, opts, "baseline-" + out.filename().string()));
@@ -462,6 +604,24 @@ void run_baseline(const BaselineArgs& a) {
       ro.work_dir = s.config->config_dir.string();
       ro.artifacts_dir = s.artifacts_dir;
       ro.threads_per_trial = 1;
+      // A progress line about every tenth of the sweep (at least 5 s apart): trials so far, the
+      // best score, and the search time that remains.
+      const double every = std::max(5.0, plan.sweep_seconds / 10.0);
+      auto next_line = std::make_shared<double>(every);
+      if (!a.quiet) {
+        ro.on_tick = [&, next_line, every](const scheduler::Progress& p) {
+          const double now = elapsed();
+          if (now < *next_line) return;
+          *next_line = now + every;
+          std::printf("[%5.0f s] %lld trials (%lld complete, %lld pruned, %lld running), best %s %s; %.0f s of search "
+                      "left\n",
+                      now, static_cast<long long>(p.created), static_cast<long long>(p.complete),
+                      static_cast<long long>(p.pruned), static_cast<long long>(p.running), plan.metric.c_str(),
+                      p.best_value ? score_text(p.best_value).c_str() : "-",
+                      std::max(0.0, plan.sweep_seconds - now));
+          std::fflush(stdout);
+        };
+      }
       (void)run_in_process(*s.study, ro);
     }
     const auto p = s.study->progress();
@@ -469,11 +629,13 @@ void run_baseline(const BaselineArgs& a) {
   }
   const StoredStudy st = load_stored_study(paths.storage);
   const auto* best = st.best();
-  int64_t complete = 0, pruned = 0, failed = 0;
+  int64_t complete = 0, pruned = 0, failed = 0, cut = 0;
   for (const auto& t : st.trials) {
     complete += t.trial.state == search::TrialState::kComplete;
     pruned += t.trial.state == search::TrialState::kPruned;
     failed += t.trial.state == search::TrialState::kFail;
+    // Trials still running at the sweep's timeout are stopped and FAIL (on_timeout: stop).
+    cut += t.trial.state == search::TrialState::kFail && t.fail_reason.find("sweep's timeout") != std::string::npos;
   }
   if (!best) {
     std::string why = "the time budget ran out before any model finished training";
@@ -487,19 +649,24 @@ void run_baseline(const BaselineArgs& a) {
   }
   const auto best_params = params_json(st.space(), best->trial.params);
   if (!a.quiet) {
-    std::printf("Sweep: %zu trials (%lld complete, %lld pruned, %lld failed) in %.1f s; best trial #%lld: %s = %.6g\n",
+    std::printf("Sweep: %zu trials (%lld complete, %lld pruned, %lld cut at the deadline, %lld failed) in %.1f s; "
+                "best trial #%lld: %s = %.6g\n",
                 st.trials.size(), static_cast<long long>(complete), static_cast<long long>(pruned),
-                static_cast<long long>(failed), elapsed(), static_cast<long long>(best->trial.number),
+                static_cast<long long>(cut), static_cast<long long>(failed - cut), elapsed(), static_cast<long long>(best->trial.number),
                 plan.metric.c_str(), *best->trial.value);
   }
 
-  // Top-k ensemble: the mean of the k best complete trials' validation outputs (the holdout, or
-  // the out-of-fold predictions), scored like a trial; it replaces the single best only when it
-  // scores better.
+  // Ensemble selection over every family's best trials (their validation outputs: the holdout
+  // rows, or the out-of-fold outputs of every row).
   const fs::path artifacts = fs::path(paths.storage + ".artifacts");
   // A complete trial records the run folder that holds its export (worker/run_dir.h).
   auto trial_model = [&](const scheduler::TrialRecord& t) {
     return fs::path(t.checkpoint ? *t.checkpoint : trial_dir(artifacts.string(), t.trial.number)) / "model";
+  };
+  auto family_of = [&](const scheduler::TrialRecord& t) -> std::string {
+    if (images) return "cnn";
+    const auto p = params_json(st.space(), t.trial.params);
+    return p.contains("family") ? json_scalar_text(p["family"]) : "mlp";
   };
   const bool maximize = plan.direction == search::Direction::kMaximize;
   std::vector<const scheduler::TrialRecord*> ranked;
@@ -514,15 +681,21 @@ void run_baseline(const BaselineArgs& a) {
   if (ranked.empty() || ranked.front()->trial.number != best->trial.number) {
     ranked.insert(ranked.begin(), best);  // the best always leads (its validation outputs may be absent)
   }
-  const auto chosen = choose_ensemble(ranked, trial_model, plan);
-  std::vector<const scheduler::TrialRecord*> members = {best};
-  if (chosen.use) members.assign(ranked.begin(), ranked.begin() + static_cast<std::ptrdiff_t>(chosen.k));
+  const auto chosen = choose_ensemble(ranked, trial_model, family_of, plan, opts.seed);
+  std::vector<const scheduler::TrialRecord*> members;
+  std::vector<int> member_counts;
+  for (size_t i = 0; i < chosen.candidates.size(); ++i) {
+    if (chosen.counts[i] > 0) {
+      members.push_back(chosen.candidates[i]);
+      member_counts.push_back(chosen.counts[i]);
+    }
+  }
   if (!a.quiet) std::printf("%s\n", chosen.summary.c_str());
 
-  // Refit each chosen configuration on every training row (the training file doubles as the
-  // validation file, so no row is held out), in rank order, each only when its trial's own time
-  // says it fits before 93% of the budget. A configuration that is not refit keeps its trial's
-  // model (trained on the 80% split, or the mean of its fold models).
+  // --refit: retrain each chosen configuration on every training row (the training file doubles
+  // as the validation file, so no row is held out), in rank order, each only when its trial's own
+  // time says it fits before 93% of the budget. Without it (and for any that is not refit), a
+  // member keeps its trial's model: trained on the 80% split, or the mean of its fold models.
   const double refit_deadline = 0.93 * opts.budget_seconds;
   // Rows a trial trained on, per row of the file: 0.8 (holdout) or folds-1 (k-fold).
   const double trained_share = plan.folds > 1 ? static_cast<double>(plan.folds - 1) : 1.0 - plan.split;
@@ -535,7 +708,10 @@ void run_baseline(const BaselineArgs& a) {
     const double seconds = static_cast<double>(m->finished_ms - m->started_ms) / 1000.0;
     const double estimate = seconds / trained_share * 1.2 + 0.5;
     fs::path src = trial_model(*m);
-    if (images) {
+    if (!a.refit) {
+      r["reason"] = plan.folds > 1 ? "not refit (--refit not given): the mean of the trial's fold models"
+                                   : "not refit (--refit not given): the trial's model, trained on the 80% split";
+    } else if (images) {
       r["reason"] = "image sets keep the trial's model (trained on the 80% split)";
     } else if (elapsed() + estimate > refit_deadline) {
       r["reason"] = "not enough budget left: refit estimated at " + score_text(estimate) + " s";
@@ -566,41 +742,25 @@ void run_baseline(const BaselineArgs& a) {
                           : "refit stopped at the budget's refit deadline";
       }
     }
-    if (!r["done"].get<bool>() && !images) {
+    if (a.refit && !r["done"].get<bool>() && !images) {
       warn("trial " + std::to_string(m->trial.number) + ": " + r["reason"].get<std::string>() +
            "; keeping the trial's model");
     }
     refit_members.push_back(r);
     member_models.push_back(src);
   }
+  std::vector<int64_t> member_trials;
+  for (const auto* m : members) member_trials.push_back(m->trial.number);
   if (members.size() == 1) {
     fs::copy(member_models[0], dir / "model", fs::copy_options::recursive);
   } else {
-    nlohmann::json names = nlohmann::json::array(), numbers = nlohmann::json::array();
-    fs::create_directories(dir / "model");
-    for (size_t i = 0; i < members.size(); ++i) {
-      const std::string name = "member-" + std::to_string(i + 1);
-      fs::copy(member_models[i], dir / "model" / name, fs::copy_options::recursive);
-      names.push_back(name);
-      numbers.push_back(members[i]->trial.number);
-    }
-    const nlohmann::json manifest = {{"format", "hypertune-ensemble"},
-                                     {"version", 1},
-                                     {"combine", "mean"},
-                                     {"source", "top-k"},
-                                     {"members", names},
-                                     {"trials", numbers}};
-    write_text(dir / "model" / "model.json", manifest.dump(2) + "\n");
+    write_ensemble(dir / "model", member_models, member_counts, member_trials);
   }
   // Validation outputs served the choice above; a refit model's would be on its own training rows.
-  std::vector<fs::path> validation_files;
-  for (const auto& e : fs::recursive_directory_iterator(dir / "model")) {
-    if (e.path().filename() == "validation.pt") validation_files.push_back(e.path());
-  }
-  for (const auto& p : validation_files) fs::remove(p);
+  remove_validation_outputs(dir / "model");
   bool all_refit = true;
   for (const auto& r : refit_members) all_refit = all_refit && r["done"].get<bool>();
-  nlohmann::json refit = {{"done", all_refit}, {"members", refit_members}};
+  nlohmann::json refit = {{"asked", a.refit}, {"done", all_refit}, {"members", refit_members}};
   if (members.size() == 1) {
     refit["epochs"] = refit_members[0]["epochs"];
     refit["reason"] = refit_members[0]["reason"];
@@ -610,9 +770,121 @@ void run_baseline(const BaselineArgs& a) {
   if (predict_input) {
     write_predictions(dir / "model", *predict_input, dir / "predictions.raw.csv", dir / "predictions.csv",
                       plan.metric == "roc_auc");
-    fs::remove(dir / "test_input.csv");
   }
-  write_leaderboard(dir / "leaderboard.csv", st, plan.metric);
+
+  // The model leaderboard: each family's best trial, the selected ensemble, which one is used.
+  std::optional<std::string> timing_input;
+  int64_t timing_rows = 0;
+  if (!images) {
+    const auto table = pipelines::read_csv(predict_input ? *predict_input : paths.train);
+    std::vector<size_t> keep;
+    for (size_t c = 0; c < table.header.size(); ++c)
+      if (table.header[c] != a.target) keep.push_back(c);
+    std::vector<std::string> header;
+    for (size_t c : keep) header.push_back(table.header[c]);
+    std::vector<std::vector<std::string>> rows;
+    for (size_t r = 0; r < table.rows.size() && r < 1000; ++r) {
+      std::vector<std::string> row;
+      for (size_t c : keep) row.push_back(table.rows[r][c]);
+      rows.push_back(std::move(row));
+    }
+    timing_rows = static_cast<int64_t>(rows.size());
+    timing_input = (dir / "timing_input.csv").string();
+    pipelines::write_csv(*timing_input, header, rows);
+  }
+  struct BoardRow {
+    std::string model, family;
+    std::vector<int64_t> trials;
+    std::optional<double> score;
+    double fit_seconds = 0.0;
+    std::optional<double> predict_ms;
+    uintmax_t bytes = 0;
+    bool chosen = false;
+  };
+  std::vector<BoardRow> board;
+  auto fit_seconds = [](const scheduler::TrialRecord& t) {
+    return static_cast<double>(std::max<int64_t>(0, t.finished_ms - t.started_ms)) / 1000.0;
+  };
+  auto timed = [&](const fs::path& model) -> std::optional<double> {
+    if (!timing_input) return std::nullopt;
+    try {
+      return predict_ms_per_1000(model, *timing_input, timing_rows);
+    } catch (const std::exception& e) {
+      warn("timing the predictions of " + model.string() + ": " + e.what());
+      return std::nullopt;
+    }
+  };
+  std::set<std::string> seen_families;
+  for (const auto* t : ranked) {
+    const std::string fam = family_of(*t);
+    if (!seen_families.insert(fam).second) continue;
+    BoardRow r;
+    r.model = "best " + fam;
+    r.family = fam;
+    r.trials = {t->trial.number};
+    r.score = t->trial.value;
+    r.fit_seconds = fit_seconds(*t);
+    const fs::path m = trial_model(*t);
+    if (fs::exists(m)) {
+      r.predict_ms = timed(m);
+      r.bytes = size_on_disk(m);
+    }
+    r.chosen = !chosen.use && t == best;
+    board.push_back(r);
+  }
+  if (chosen.selected_members() >= 2) {
+    // The selected ensemble, used or not (the assessment decides): timed from its own directory.
+    BoardRow r;
+    r.model = "ensemble";
+    std::vector<fs::path> dirs;
+    std::vector<int> counts;
+    std::set<std::string> fams;
+    for (size_t i = 0; i < chosen.candidates.size(); ++i) {
+      if (chosen.selected[i] == 0) continue;
+      r.trials.push_back(chosen.candidates[i]->trial.number);
+      r.fit_seconds += fit_seconds(*chosen.candidates[i]);
+      fams.insert(family_of(*chosen.candidates[i]));
+      dirs.push_back(trial_model(*chosen.candidates[i]));
+      counts.push_back(chosen.selected[i]);
+    }
+    for (const auto& f : fams) r.family += (r.family.empty() ? "" : "+") + f;
+    r.score = chosen.ensemble_score;
+    r.chosen = chosen.use;
+    fs::path where = dir / "model";
+    if (!chosen.use) {
+      where = dir / "ensemble-unused";
+      write_ensemble(where, dirs, counts, r.trials);
+    }
+    r.predict_ms = timed(where);
+    r.bytes = size_on_disk(where);
+    if (!chosen.use) fs::remove_all(where);
+    board.push_back(r);
+  }
+  if (timing_input) fs::remove(*timing_input);
+  {
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& r : board) {
+      std::string trials;
+      for (auto n : r.trials) trials += (trials.empty() ? "" : " ") + std::to_string(n);
+      char fit[32], pred[32];
+      std::snprintf(fit, sizeof fit, "%.3f", r.fit_seconds);
+      if (r.predict_ms) std::snprintf(pred, sizeof pred, "%.3f", *r.predict_ms); else pred[0] = '\0';
+      rows.push_back({r.model, r.family, trials, score_text(r.score), fit, pred, std::to_string(r.bytes),
+                      r.chosen ? "yes" : "no"});
+    }
+    pipelines::write_csv((dir / "leaderboard.csv").string(),
+                         {"model", "family", "trials", plan.metric, "fit_seconds", "predict_ms_per_1000_rows",
+                          "size_bytes", "chosen"},
+                         rows);
+    if (!a.quiet) {
+      std::printf("Leaderboard (validation %s; fit seconds; predict ms per 1000 rows; size):\n", plan.metric.c_str());
+      for (const auto& r : rows)
+        std::printf("  %-18s %-28s %12s %9s s %9s ms %10s B%s\n", r[0].c_str(), r[1].c_str(), r[3].c_str(),
+                    r[4].c_str(), r[5].empty() ? "-" : r[5].c_str(), r[6].c_str(), r[7] == "yes" ? "  <- chosen" : "");
+    }
+  }
+  if (predict_input && !images) fs::remove(*predict_input);
+  write_trials_csv(dir / "trials.csv", st, plan.metric);
   write_report_html(dir / "report.html", st);
 
   nlohmann::json j;
@@ -633,19 +905,35 @@ void run_baseline(const BaselineArgs& a) {
   j["best_params"] = best_params;
   j["model"] = chosen.use ? "ensemble" : "single";
   j["ensemble"] = chosen.to_json();
-  if (chosen.use) {
-    j["ensemble"]["trials"] = nlohmann::json::array();
-    for (const auto* m : members) j["ensemble"]["trials"].push_back(m->trial.number);
+  if (chosen.use) j["ensemble"]["trials"] = member_trials;
+  j["leaderboard"] = nlohmann::json::array();
+  for (const auto& r : board) {
+    j["leaderboard"].push_back({{"model", r.model},
+                                {"family", r.family},
+                                {"trials", r.trials},
+                                {"score", r.score ? nlohmann::json(*r.score) : nlohmann::json(nullptr)},
+                                {"fit_seconds", r.fit_seconds},
+                                {"predict_ms_per_1000_rows",
+                                 r.predict_ms ? nlohmann::json(*r.predict_ms) : nlohmann::json(nullptr)},
+                                {"size_bytes", r.bytes},
+                                {"chosen", r.chosen}});
   }
   j["refit"] = refit;
-  j["trials"] = {{"planned", plan.max_trials},
+  std::map<std::string, int64_t> by_family;
+  for (const auto& t : st.trials) ++by_family[family_of(t)];
+  j["trials"] = {{"budget", opts.max_trials ? nlohmann::json(*opts.max_trials) : nlohmann::json(nullptr)},
                  {"total", st.trials.size()},
                  {"complete", complete},
                  {"pruned", pruned},
-                 {"failed", failed}};
+                 {"failed", failed - cut},
+                 {"cut_at_deadline", cut},
+                 {"by_family", by_family}};
+  // A time budget is not reproducible (the trial count depends on the machine); this count is.
+  j["replay"] = {{"trials", st.trials.size()}, {"workers", a.connect ? nlohmann::json(nullptr) : nlohmann::json(a.workers)}};
   j["max_epochs"] = plan.max_epochs;
   j["stopped_by_budget"] = stopped_by_budget;
   j["budget_seconds"] = opts.budget_seconds;
+  j["sweep_seconds"] = plan.sweep_seconds;
   j["seed"] = opts.seed;
   if (a.connect)
     j["connect"] = *a.connect;
@@ -667,10 +955,12 @@ void run_baseline(const BaselineArgs& a) {
   fs::rename(dir, out);
   partial.keep = true;
   if (!a.quiet) {
-    std::printf("Validation %s: %.6g (%s, %s); wrote %s in %.1f s of %.0f s\n", plan.metric.c_str(),
-                validation_score, chosen.use ? "ensemble" : "best trial",
-                refit["done"].get<bool>() ? "refit on all rows" : "not all refit",
-                out.string().c_str(), elapsed(), opts.budget_seconds);
+    std::printf("Validation %s: %.6g (%s%s); %zu trials (replay with --trials %zu --workers %d); wrote %s in %.1f s of %.0f s\n",
+                plan.metric.c_str(), validation_score,
+                (chosen.use ? "ensemble of " + std::to_string(members.size()) : std::string("best trial")).c_str(),
+                a.refit ? (refit["done"].get<bool>() ? ", refit on all rows" : ", not all refit") : "",
+                st.trials.size(), st.trials.size(), a.connect ? 1 : a.workers, out.string().c_str(), elapsed(),
+                opts.budget_seconds);
   }
 }
 
@@ -681,8 +971,8 @@ void run_baseline(const BaselineArgs& a) {
 void add_baseline_command(CLI::App& app) {
   auto a = std::make_shared<BaselineArgs>();
   auto* cmd = app.add_subcommand(
-      "baseline", "AutoML baseline: plan and run a sweep on a CSV or IDX image set, refit the best model, "
-                  "predict the test file (docs/baseline.md)");
+      "baseline", "AutoML baseline: search gradient-boosted trees, MLPs and linear models on a CSV (or CNNs on an "
+                  "IDX image set) for the whole budget, ensemble them, predict the test file (docs/baseline.md)");
   cmd->add_option("--train", a->train, "Training CSV")->check(CLI::ExistingFile);
   cmd->add_option("--target", a->target, "Target column of the training CSV");
   cmd->add_option("--test", a->test, "Test CSV to predict (the training columns, no target)")
@@ -702,7 +992,10 @@ void add_baseline_command(CLI::App& app) {
   cmd->add_option("--endpoint-file", a->endpoint_file,
                   "With --connect: write the bound endpoint to this file once listening");
   cmd->add_option("--seed", a->seed, "Seed of the split, the sampler and every trial")->capture_default_str();
-  cmd->add_option("--max-trials", a->max_trials, "Trial count (default: derived from data size and budget)");
+  cmd->add_option("--trials,--max-trials", a->max_trials,
+                  "A budget in trials: the same seed, data and --workers 1 give the same model (default: "
+                  "trials until the time budget)");
+  cmd->add_flag("--refit", a->refit, "Retrain the chosen models on every training row while the budget allows");
   cmd->add_option("--train-images", a->train_images, "Training images (IDX)")->check(CLI::ExistingFile);
   cmd->add_option("--train-labels", a->train_labels, "Training labels (IDX)")->check(CLI::ExistingFile);
   cmd->add_option("--test-images", a->test_images, "Test images to predict (IDX)")->check(CLI::ExistingFile);

@@ -2,12 +2,14 @@
 
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <regex>
+#include <map>
 #include <set>
 #include <sstream>
 #include <string>
@@ -152,7 +154,7 @@ TEST_CASE("baseline classification: outputs consistent, target in test dropped, 
   CHECK(r.out.find("color: categorical") != std::string::npos);
 
   const fs::path out = dir.path() / "out";
-  for (const char* f : {"model/model.json", "model/weights.pt", "predictions.csv", "leaderboard.csv", "report.html",
+  for (const char* f : {"model/model.json", "predictions.csv", "leaderboard.csv", "trials.csv", "report.html",
                         "baseline.json", "sweep.yaml", "study.db"}) {
     CHECK(fs::exists(out / f));
   }
@@ -171,7 +173,9 @@ TEST_CASE("baseline classification: outputs consistent, target in test dropped, 
   CHECK(j["model"] == j["ensemble"]["chosen"]);
   CHECK(j["data"]["train"]["sha256"].get<std::string>().size() == 64);
   CHECK(j["data"]["test"]["rows"] == 37);
-  CHECK(j["refit"]["done"] == true);
+  CHECK(j["refit"]["asked"] == false);  // models are kept as trained: the mean of the fold models
+  CHECK(j["trials"]["budget"] == 6);
+  CHECK(j["replay"]["trials"] == 6);
   CHECK(j["budget_used_seconds"].get<double>() < 120.0);
   CHECK(j["dropped_columns"] == nlohmann::json::array({"row", "const"}));
   // The classes are learnable: a model that ignored the features scores about 1/3 to 1/2.
@@ -189,10 +193,39 @@ TEST_CASE("baseline classification: outputs consistent, target in test dropped, 
   }
   CHECK(correct >= 28);  // >= 75% on fresh rows
 
+  // trials.csv: every trial; the first three are each family's defaults (enqueued), then TPE.
+  const auto trials = hypertune::pipelines::read_csv((out / "trials.csv").string());
+  CHECK(trials.rows.size() == 6);
+  CHECK(trials.column("accuracy").has_value());
+  CHECK(trials.column("lr").has_value());
+  const auto trial_col = trials.column("trial"), family_col = trials.column("family");
+  REQUIRE(trial_col);
+  REQUIRE(family_col);
+  std::map<std::string, std::string> family_of;
+  for (const auto& row : trials.rows) family_of[row[*trial_col]] = row[*family_col];
+  CHECK(family_of["0"] == "xgboost");
+  CHECK(family_of["1"] == "mlp");
+  CHECK(family_of["2"] == "linear");
+  // leaderboard.csv: the models, each family's best and the ensemble, one of them chosen.
   const auto board = hypertune::pipelines::read_csv((out / "leaderboard.csv").string());
-  CHECK(board.rows.size() == 6);
-  CHECK(board.column("accuracy").has_value());
-  CHECK(board.column("lr").has_value());
+  REQUIRE(board.header == std::vector<std::string>{"model", "family", "trials", "accuracy", "fit_seconds",
+                                                   "predict_ms_per_1000_rows", "size_bytes", "chosen"});
+  REQUIRE(board.rows.size() >= 3);
+  int chosen = 0;
+  std::set<std::string> models;
+  for (const auto& row : board.rows) {
+    models.insert(row[0]);
+    chosen += row[7] == "yes";
+    CHECK(std::stod(row[4]) > 0.0);   // fit seconds
+    CHECK(std::stod(row[5]) > 0.0);   // predict ms per 1000 rows, measured
+    CHECK(std::stoll(row[6]) > 1000); // bytes on disk
+  }
+  CHECK(chosen == 1);
+  CHECK(models.count("best xgboost") == 1);
+  CHECK(models.count("best mlp") == 1);
+  CHECK(models.count("best linear") == 1);
+  CHECK(j["leaderboard"].size() == board.rows.size());
+  CHECK(r.out.find("Leaderboard (validation accuracy") != std::string::npos);
   CHECK(read((out / "report.html").string()).find("trial-table") != std::string::npos);
 
   // model/ is an ordinary export: `hypertune predict` gives the same predictions.
@@ -243,7 +276,7 @@ TEST_CASE("baseline regression: rmse well below the target's spread, numeric pre
     CHECK(v > 0.0);
     CHECK(v < 20.0);
   }
-  CHECK(hypertune::pipelines::read_csv(dir.file("out/leaderboard.csv")).rows.size() == 8);
+  CHECK(hypertune::pipelines::read_csv(dir.file("out/trials.csv")).rows.size() == 8);
 }
 
 TEST_CASE("baseline bad input: exit 2, a message naming the problem, nothing left behind", "[baseline]") {
@@ -306,36 +339,43 @@ TEST_CASE("baseline bad input: exit 2, a message naming the problem, nothing lef
   expect_error({"--train", train, "--target", "label", "--metric", "roc_auc"}, "exactly two classes");
 }
 
-TEST_CASE("baseline ensemble: chosen when the top-k mean scores better, predicts the mean of its members",
+TEST_CASE("baseline ensemble: selected with weights, chosen on held-out halves, predicts the weighted mean",
           "[baseline]") {
   TempDir dir("baseline-ens");
   noisy_csv(dir.file("train.csv"), 300, 7);
   noisy_csv(dir.file("test.csv"), 40, 8);
   const auto r = run_process({kBin, "baseline", "--train", dir.file("train.csv"), "--target", "cls", "--test",
-                              dir.file("test.csv"), "--time-budget", "120s", "--max-trials", "10", "--seed", "2",
+                              dir.file("test.csv"), "--time-budget", "120s", "--trials", "12", "--seed", "5",
                               "--out", dir.file("out")});
   INFO(r.out);
   REQUIRE(r.exit_code == 0);
   const fs::path out = dir.path() / "out";
   const auto j = nlohmann::json::parse(read((out / "baseline.json").string()));
   INFO(j.dump(1));
-  // With this seed the mean of the top configurations beats the best one on the out-of-fold rows.
+  // With this seed the selected ensemble beats the best single trial on held-out halves.
   REQUIRE(j["model"] == "ensemble");
   const auto& e = j["ensemble"];
   CHECK(e["chosen"] == "ensemble");
-  CHECK(e["ensemble_score"].get<double>() > e["single_score"].get<double>());
+  CHECK(e["held_out"]["ensemble"].get<double>() > e["held_out"]["single"].get<double>());
+  CHECK(e["ensemble_score"].get<double>() >= e["single_score"].get<double>());
   CHECK(j["validation_score"] == e["ensemble_score"]);
-  const auto k = e["k"].get<size_t>();
+  const auto k = e["members"].get<size_t>();
   REQUIRE(k >= 2);
   REQUIRE(e["trials"].size() == k);
-  CHECK(e["trials"][0] == j["best_trial"]);
+  REQUIRE(e["weights"].size() == k);
+  int total = 0;
+  for (const auto& w : e["weights"]) total += w["count"].get<int>();
+  CHECK(total >= static_cast<int>(k));
+  CHECK(total <= 25);
   CHECK(j["refit"]["members"].size() == k);
   const auto manifest = nlohmann::json::parse(read((out / "model/model.json").string()));
   CHECK(manifest["format"] == "hypertune-ensemble");
+  CHECK(manifest["source"] == "ensemble-selection");
   REQUIRE(manifest["members"].size() == k);
+  REQUIRE(manifest["weights"].size() == k);
 
-  // `hypertune predict` takes the ensemble as it is: the same as predictions.csv, and the mean of
-  // its members' probabilities, each member predicted on its own.
+  // `hypertune predict` takes the ensemble as it is: the same as predictions.csv, and the
+  // weighted mean of its members' probabilities, each member predicted on its own.
   auto predict = [&](const fs::path& model, const std::string& name) {
     const auto p = run_process({kBin, "predict", "--model", model.string(), "--input", dir.file("test.csv"),
                                 "--output", dir.file(name)});
@@ -349,16 +389,46 @@ TEST_CASE("baseline ensemble: chosen when the top-k mean scores better, predicts
   const auto preds = hypertune::pipelines::read_csv((out / "predictions.csv").string());
   REQUIRE(preds.rows.size() == 40);
   std::vector<double> mean_yes(40, 0.0);
-  for (const auto& m : manifest["members"]) {
-    const auto p = predict(out / "model" / m.get<std::string>(), "member.csv");
+  double weight_sum = 0.0;
+  for (const auto& w : manifest["weights"]) weight_sum += w.get<double>();
+  for (size_t m = 0; m < k; ++m) {
+    const auto p = predict(out / "model" / manifest["members"][m].get<std::string>(), "member.csv");
     REQUIRE(p.rows.size() == 40);
-    for (size_t i = 0; i < 40; ++i) mean_yes[i] += std::stod(p.rows[i][2]) / static_cast<double>(k);
+    const double w = manifest["weights"][m].get<double>() / weight_sum;
+    for (size_t i = 0; i < 40; ++i) mean_yes[i] += std::stod(p.rows[i][2]) * w;
   }
   for (size_t i = 0; i < 40; ++i) {
     CHECK(std::stod(whole.rows[i][2]) == Approx(mean_yes[i]).margin(1e-5));
     CHECK(whole.rows[i][0] == (mean_yes[i] > 0.5 ? "yes" : "no"));
     CHECK(preds.rows[i][0] == whole.rows[i][0]);
   }
+  // The ensemble is on the leaderboard, chosen.
+  const auto board = hypertune::pipelines::read_csv((out / "leaderboard.csv").string());
+  bool found = false;
+  for (const auto& row : board.rows) found = found || (row[0] == "ensemble" && row[7] == "yes");
+  CHECK(found);
+}
+
+TEST_CASE("baseline time budget: the search uses it, the command ends inside the window", "[baseline]") {
+  TempDir dir("baseline-budget");
+  classification_csv(dir.file("train.csv"), 240, 4);
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto r = run_process({kBin, "baseline", "--train", dir.file("train.csv"), "--target", "label",
+                              "--time-budget", "20s", "--workers", "2", "--out", dir.file("out")});
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  INFO(r.out);
+  REQUIRE(r.exit_code == 0);
+  // Between 95% of the budget and the budget + 5 s, measured from outside the process.
+  CHECK(wall >= 19.0);
+  CHECK(wall <= 25.0);
+  const auto j = nlohmann::json::parse(read(dir.file("out/baseline.json")));
+  CHECK(j["stopped_by_budget"] == true);
+  CHECK(j["trials"]["budget"].is_null());
+  // Far more trials than the three enqueued defaults, and the count to replay them.
+  CHECK(j["trials"]["total"].get<int64_t>() > 6);
+  CHECK(j["replay"]["trials"] == j["trials"]["total"]);
+  CHECK(r.out.find("replay with --trials") != std::string::npos);
+  CHECK(r.out.find("s of search left") != std::string::npos);  // the progress line
 }
 
 TEST_CASE("baseline validation: holdout when a class has fewer rows than folds", "[baseline]") {
@@ -439,7 +509,7 @@ TEST_CASE("baseline --connect: hypertune worker processes train the sweep", "[ba
     for (const char* name : {"w1", "w2"}) {
       const std::string log = read(dir.file(std::string(name) + ".log"));
       std::smatch m;
-      if (std::regex_search(log, m, std::regex("done \\(sweep finished\\): ([0-9]+) trials run"))) {
+      if (std::regex_search(log, m, std::regex("done \\(sweep finished\\): ([0-9]+) trials? run"))) {
         total += std::stoi(m[1].str());
       }
     }
@@ -452,6 +522,6 @@ TEST_CASE("baseline --connect: hypertune worker processes train the sweep", "[ba
   CHECK(j["connect"] == "tcp://127.0.0.1:*");
   CHECK(j["validation"]["scheme"] == "k-fold");
   CHECK(fs::exists(dir.path() / "out/model/model.json"));
-  CHECK(hypertune::pipelines::read_csv(dir.file("out/leaderboard.csv")).rows.size() == 6);
+  CHECK(hypertune::pipelines::read_csv(dir.file("out/trials.csv")).rows.size() == 6);
   CHECK(no_partial_left(dir.path()));
 }
