@@ -104,10 +104,19 @@ TEST_CASE("pipeline runner: prune, pause verdicts, stop requests and failures", 
   CHECK_THAT(stopped.error, Catch::Contains("stopped"));
   CHECK(stop.steps() == std::vector<int64_t>{1});
 
+  // A parameter the trial does not have (a conditional one, inactive in it) leaves its key out:
+  // the optimizer's default learning rate applies.
   spec.params = {{"width", 8}};
+  ScriptedContext inactive;
+  const Outcome defaulted = runner.run(spec, inactive);
+  INFO(defaulted.error);
+  CHECK(defaulted.kind == hypertune::OutcomeKind::kComplete);
+  CHECK(inactive.steps() == std::vector<int64_t>{1, 2, 3, 4});
+  // A list element cannot be left out: the trial fails, naming the placeholder, before training.
+  spec.trial["pipeline"]["data"]["drop"] = {"{column}"};
   ScriptedContext missing;
   const Outcome failed = runner.run(spec, missing);
   CHECK(failed.kind == hypertune::OutcomeKind::kFailed);
-  CHECK_THAT(failed.error, Catch::Contains("{lr}"));
+  CHECK_THAT(failed.error, Catch::Contains("{column}"));
   CHECK(missing.reports.empty());
 }
