@@ -338,7 +338,8 @@ struct Point {
 
 class Page {
  public:
-  Page(const ReportInput& in, const ReportOptions& opts) : in_(in), opts_(opts) {
+  Page(const ReportInput& in, const ReportOptions& opts, const std::vector<ReportTable>& tables)
+      : in_(in), opts_(opts), tables_(tables) {
     for (const auto& t : in.trials) {
       if (t.trial.state == TrialState::kComplete && t.trial.value && std::isfinite(*t.trial.value)) {
         points_.push_back({&t, *t.trial.value});
@@ -379,9 +380,11 @@ class Page {
   void importance(std::string& s);
   void slices(std::string& s);
   void table(std::string& s);
+  void extra_tables(std::string& s);
 
   const ReportInput& in_;
   const ReportOptions& opts_;
+  const std::vector<ReportTable>& tables_;
   std::vector<Point> points_;
   std::vector<double> goodness_;
   std::vector<size_t> worst_first_;
@@ -871,6 +874,22 @@ constexpr std::string_view kScript = R"(
 })();
 )";
 
+void Page::extra_tables(std::string& s) {
+  for (const auto& t : tables_) {
+    s += "<section id=\"" + html_escape(t.id) + "\"><h2>" + html_escape(t.title) + "</h2>\n";
+    if (!t.note.empty()) s += "<p class=\"meta\">" + html_escape(t.note) + "</p>\n";
+    s += "<table id=\"" + html_escape(t.id) + "-table\"><thead><tr>";
+    for (const auto& h : t.header) s += "<th>" + html_escape(h) + "</th>";
+    s += "</tr></thead>\n<tbody>\n";
+    for (const auto& row : t.rows) {
+      s += "<tr>";
+      for (const auto& cell : row) s += "<td>" + html_escape(cell) + "</td>";
+      s += "</tr>\n";
+    }
+    s += "</tbody></table></section>\n";
+  }
+}
+
 std::string Page::render() {
   std::string s;
   s.reserve(64 * 1024 + in_.trials.size() * 2048);
@@ -882,6 +901,7 @@ std::string Page::render() {
   s += kStyle;
   s += "</style></head>\n<body>\n";
   summary(s);
+  extra_tables(s);
   if (points_.empty()) {
     no_complete(s);
     intermediate(s);
@@ -983,14 +1003,15 @@ std::vector<size_t> downsample_indices(size_t n, size_t cap) {
   return out;
 }
 
-std::string render_report(const ReportInput& input, const ReportOptions& options) {
+std::string render_report(const ReportInput& input, const ReportOptions& options,
+                          const std::vector<ReportTable>& tables) {
   if (options.max_points_per_curve < 2 || options.min_points_per_curve < 2 ||
       options.min_points_per_curve > options.max_points_per_curve) {
     throw ConfigError("report", "curve point limits must satisfy 2 <= min <= max, got min " +
                                     std::to_string(options.min_points_per_curve) + ", max " +
                                     std::to_string(options.max_points_per_curve));
   }
-  return Page(input, options).render();
+  return Page(input, options, tables).render();
 }
 
 }  // namespace hypertune::cli

@@ -4,6 +4,7 @@
 //
 // Sections, each an element with a fixed id (tests and users may rely on them):
 //   #summary              study, direction, trials per state, best trial and its parameters
+//   section#<id>          each extra ReportTable, in order, right after the summary
 //   svg#plot-history      one circle.pt per COMPLETE trial with a finite value (x: trial number),
 //                         path.best: the best value so far
 //   svg#plot-intermediate one polyline.curve per trial that reported intermediate values,
@@ -51,6 +52,14 @@ struct ReportInput {
   std::string pruner;                                 // shown in the summary when not empty ("hyperband")
 };
 
+// An extra table shown after the summary (the baseline's model leaderboard, feature importance):
+// section#<id> with an h2 title, an optional note, and table#<id>-table; every cell escaped.
+struct ReportTable {
+  std::string id, title, note;
+  std::vector<std::string> header;
+  std::vector<std::vector<std::string>> rows;
+};
+
 struct ReportOptions {
   size_t curve_point_budget = 50000;  // points of all learning curves together, about
   size_t max_points_per_curve = 200;
@@ -58,7 +67,8 @@ struct ReportOptions {
 };
 
 // The whole page. Throws ConfigError when the options are inconsistent (min > max, a max < 2).
-[[nodiscard]] std::string render_report(const ReportInput& input, const ReportOptions& options = {});
+[[nodiscard]] std::string render_report(const ReportInput& input, const ReportOptions& options = {},
+                                        const std::vector<ReportTable>& tables = {});
 
 // Text safe inside HTML/SVG text and double- or single-quoted attributes: & < > " ' escaped,
 // control characters other than tab and newline dropped, invalid UTF-8 replaced by U+FFFD.

@@ -132,13 +132,18 @@ class BoostedMember final : public Member {
                   {"epochs", step}};
     write_text_atomic((dir / "model.json").string(), model.dump(2) + "\n");
     json importance = json::object();
-    for (const auto& [name, gain] : booster_->importance_gain()) importance[name] = gain;
+    for (const auto& [name, gain] : booster_->importance_gain())
+      if (std::isfinite(gain)) importance[name] = gain;  // JSON has no NaN
+    json total = json::object();
+    for (const auto& [name, gain] : booster_->importance("total_gain"))
+      if (std::isfinite(gain)) total[name] = gain;
     json summary = {{"final", metrics},
                     {"epochs", step},
                     {"rounds", kept_rounds()},
                     {"boosted_rounds", booster_->rounds()},
                     {"history", history_},
                     {"importance_gain", importance},
+                    {"importance_total_gain", total},
                     {"dropped_missing_target", ds_->dropped_missing_target}};
     write_text_atomic((dir / "metrics.json").string(), summary.dump(2) + "\n");
   }

@@ -1,5 +1,7 @@
 #include "pipelines/gbt.h"
 
+#include <nlohmann/json.hpp>
+
 #include <xgboost/c_api.h>
 
 #include <cmath>
@@ -134,12 +136,13 @@ std::string Booster::save_json() const {
   return std::string(data, len);
 }
 
-std::map<std::string, double> Booster::importance_gain() const {
+std::map<std::string, double> Booster::importance(const std::string& type) const {
   bst_ulong n = 0, dim = 0;
   const char** names = nullptr;
   const bst_ulong* shape = nullptr;
   const float* scores = nullptr;
-  check(XGBoosterFeatureScore(handle_, R"({"importance_type": "gain"})", &n, &names, &dim, &shape, &scores),
+  const std::string config = nlohmann::json{{"importance_type", type}}.dump();
+  check(XGBoosterFeatureScore(handle_, config.c_str(), &n, &names, &dim, &shape, &scores),
         "computing feature importance");
   std::map<std::string, double> out;
   for (bst_ulong i = 0; i < n; ++i) out[names[i]] = scores[i];

@@ -69,7 +69,9 @@ class Booster {
   [[nodiscard]] std::string save_json() const;
   // Average gain of the splits on each feature, by XGBoost's feature names ("f0", "f1", ...);
   // features never split on are absent.
-  [[nodiscard]] std::map<std::string, double> importance_gain() const;
+  [[nodiscard]] std::map<std::string, double> importance_gain() const { return importance("gain"); }
+  // XGBoost's importance of `type` ("gain", "total_gain", "weight", "cover", "total_cover").
+  [[nodiscard]] std::map<std::string, double> importance(const std::string& type) const;
 
  private:
   Booster() = default;

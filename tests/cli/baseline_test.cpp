@@ -226,7 +226,19 @@ TEST_CASE("baseline classification: outputs consistent, target in test dropped, 
   CHECK(models.count("best linear") == 1);
   CHECK(j["leaderboard"].size() == board.rows.size());
   CHECK(r.out.find("Leaderboard (validation accuracy") != std::string::npos);
-  CHECK(read((out / "report.html").string()).find("trial-table") != std::string::npos);
+  const std::string html = read((out / "report.html").string());
+  CHECK(html.find("trial-table") != std::string::npos);
+  CHECK(html.find("id=\"model-leaderboard-table\"") != std::string::npos);
+  CHECK(html.find("best xgboost") != std::string::npos);
+  // Gain importance of the best xgboost trial: the label depends on x1 and x2 only.
+  REQUIRE(j["feature_importance"].is_object());
+  CHECK(family_of[std::to_string(j["feature_importance"]["trial"].get<int64_t>())] == "xgboost");
+  const auto& gains = j["feature_importance"]["gain"];
+  REQUIRE(gains.size() >= 2);
+  CHECK(gains[0]["gain"].get<double>() >= gains[1]["gain"].get<double>());
+  CHECK(std::set<std::string>{gains[0]["feature"].get<std::string>(), gains[1]["feature"].get<std::string>()} ==
+        std::set<std::string>{"x1", "x2"});
+  CHECK(html.find("id=\"feature-importance\"") != std::string::npos);
 
   // model/ is an ordinary export: `hypertune predict` gives the same predictions.
   const auto p = run_process({kBin, "predict", "--model", (out / "model").string(), "--input", dir.file("test.csv"),

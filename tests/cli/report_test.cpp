@@ -595,3 +595,24 @@ trial:
   CHECK(info.idat_bytes > 5 * blank.idat_bytes);
   CHECK(info.idat_distinct.size() > 200);
 }
+
+TEST_CASE("report: extra tables follow the summary, every cell escaped", "[report]") {
+  const Fixture fx(search::Direction::kMinimize);
+  cli::ReportTable t;
+  t.id = "model-leaderboard";
+  t.title = "Models";
+  t.note = "a <note>";
+  t.header = {"model", "score"};
+  t.rows = {{"best <script>alert(1)</script>", "0.9"}, {"ensemble", "0.95"}};
+  const std::string html =
+      cli::render_report(cli::ReportInput{fx.study, fx.space, fx.trials, "tpe", "median"}, {}, {t});
+  const auto section = element(html, "<section id=\"model-leaderboard\"", "</section>");
+  CHECK(count(section, "<tr>") == 3);  // the header and two rows
+  CHECK(section.find("best &lt;script&gt;alert(1)&lt;/script&gt;") != std::string::npos);
+  CHECK(section.find("a &lt;note&gt;") != std::string::npos);
+  CHECK(html.find("<script>alert(1)") == std::string::npos);
+  // Right after the summary, before the first plot.
+  CHECK(html.find("id=\"model-leaderboard\"") < html.find("id=\"plot-history\""));
+  // Without tables, the page is the one it always was.
+  CHECK(fx.render() == cli::render_report(cli::ReportInput{fx.study, fx.space, fx.trials, "tpe", "median"}));
+}
