@@ -95,7 +95,7 @@ void derive_budget(Plan& plan, const BaselineOptions& opts) {
   const double per_trial_overhead = 0.05;
   // The whole budget goes to the search, less a reserve for ensemble selection, prediction and
   // the outputs; with --refit, the refits get the last third of it.
-  plan.reserve_seconds = opts.refit ? 0.35 * opts.budget_seconds : std::min(20.0, 0.5 + 0.02 * opts.budget_seconds);
+  plan.reserve_seconds = opts.refit ? 0.35 * opts.budget_seconds : std::min(30.0, 1.0 + 0.05 * opts.budget_seconds);
   plan.sweep_seconds = opts.budget_seconds - plan.reserve_seconds;
   const int64_t cap = plan.max_epochs;
   const std::pair<int64_t, double> choices[] = {{81, 0.39}, {27, 0.48}, {9, 0.6}, {3, 0.78}};

@@ -458,25 +458,27 @@ std::vector<std::pair<std::string, double>> xgboost_importance(const fs::path& m
   return out;
 }
 
-// Median of 3 timed predictions of `input` (CSV of `rows` rows), in ms per 1000 rows.
-std::optional<double> predict_ms_per_1000(const fs::path& model, const std::string& input, int64_t rows) {
+// Timed predictions of `input` (CSV of `rows` rows), in ms per 1000 rows: the median of 3, or the
+// one run when it took over 250 ms (the budget's reserve pays for these).
+std::optional<double> predict_ms_per_1000(const pipelines::Predictor& predictor, const std::string& input,
+                                          int64_t rows) {
   if (rows <= 0) return std::nullopt;
-  const auto predictor = pipelines::Predictor::load(model.string());
   std::vector<double> ms;
   for (int i = 0; i < 3; ++i) {
     const auto t = Clock::now();
     (void)predictor.predict_input(input);
     ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t).count());
+    if (ms.front() > 250.0) break;
   }
   std::sort(ms.begin(), ms.end());
-  return ms[1] * 1000.0 / static_cast<double>(rows);
+  return ms[ms.size() / 2] * 1000.0 / static_cast<double>(rows);
 }
 
 // Keeps the id column and `prediction` (and the class probabilities when asked) of predict()'s
 // output, in the same order.
-void write_predictions(const fs::path& model_dir, const std::string& input, const fs::path& raw,
+void write_predictions(const pipelines::Predictor& predictor, const std::string& input, const fs::path& raw,
                        const fs::path& out, bool probabilities) {
-  pipelines::predict(model_dir.string(), input, raw.string());
+  predictor.predict_file(input, raw.string());
   const auto table = pipelines::read_csv(raw.string());
   std::vector<size_t> keep;
   for (size_t c = 0; c < table.header.size(); ++c) {
@@ -801,8 +803,15 @@ void run_baseline(const BaselineArgs& a) {
   }
   const double validation_score = chosen.use ? *chosen.ensemble_score : *best->trial.value;
 
+  // The model written to model/, loaded once for the predictions and the leaderboard's timing
+  // (an ensemble of boosters can take seconds to load).
+  std::optional<pipelines::Predictor> final_predictor;
+  auto final_model = [&]() -> const pipelines::Predictor& {
+    if (!final_predictor) final_predictor.emplace(pipelines::Predictor::load((dir / "model").string()));
+    return *final_predictor;
+  };
   if (predict_input) {
-    write_predictions(dir / "model", *predict_input, dir / "predictions.raw.csv", dir / "predictions.csv",
+    write_predictions(final_model(), *predict_input, dir / "predictions.raw.csv", dir / "predictions.csv",
                       plan.metric == "roc_auc");
   }
 
@@ -842,7 +851,8 @@ void run_baseline(const BaselineArgs& a) {
   auto timed = [&](const fs::path& model) -> std::optional<double> {
     if (!timing_input) return std::nullopt;
     try {
-      return predict_ms_per_1000(model, *timing_input, timing_rows);
+      if (model == dir / "model") return predict_ms_per_1000(final_model(), *timing_input, timing_rows);
+      return predict_ms_per_1000(pipelines::Predictor::load(model.string()), *timing_input, timing_rows);
     } catch (const std::exception& e) {
       warn("timing the predictions of " + model.string() + ": " + e.what());
       return std::nullopt;
@@ -859,11 +869,11 @@ void run_baseline(const BaselineArgs& a) {
     r.score = t->trial.value;
     r.fit_seconds = fit_seconds(*t);
     const fs::path m = trial_model(*t);
+    r.chosen = !chosen.use && t == best;
     if (fs::exists(m)) {
-      r.predict_ms = timed(m);
+      r.predict_ms = timed(r.chosen ? dir / "model" : m);  // the chosen one is model/'s copy
       r.bytes = size_on_disk(m);
     }
-    r.chosen = !chosen.use && t == best;
     board.push_back(r);
   }
   if (chosen.selected_members() >= 2) {

@@ -270,8 +270,38 @@ std::vector<float> Predictor::predict_features(const std::vector<float>& x, int6
   return out;
 }
 
+std::vector<float> Predictor::predict_table(const CsvTable& table, std::vector<std::string>* ids_out,
+                                            std::string* id_name_out) const {
+  std::vector<std::string> ids;
+  std::string id_name;
+  if (is_ensemble()) {
+    // The file is read once; each member preprocesses the same table its own way.
+    std::vector<double> sum;
+    for (size_t k = 0; k < impl_->members.size(); ++k) {
+      const std::vector<float> y = impl_->members[k].predict_table(table, k == 0 ? &ids : nullptr,
+                                                                   k == 0 ? &id_name : nullptr);
+      if (k == 0) sum.assign(y.size(), 0.0);
+      for (size_t i = 0; i < y.size(); ++i) sum[i] += impl_->weights[k] * y[i];
+    }
+    if (ids_out) *ids_out = std::move(ids);
+    if (id_name_out) *id_name_out = std::move(id_name);
+    return {sum.begin(), sum.end()};
+  }
+  const std::vector<float> x = features(table);
+  const auto rows = static_cast<int64_t>(table.rows.size());
+  if (impl_->id)
+    if (const auto c = table.column(*impl_->id)) {
+      id_name = *impl_->id;
+      for (const auto& row : table.rows) ids.push_back(row[*c]);
+    }
+  if (ids_out) *ids_out = std::move(ids);
+  if (id_name_out) *id_name_out = std::move(id_name);
+  return predict_features(x, rows);
+}
+
 std::vector<float> Predictor::predict_input(const std::string& input, std::vector<std::string>* ids_out,
                                             std::string* id_name_out) const {
+  if (!looks_like_idx(input)) return predict_table(read_csv(input), ids_out, id_name_out);
   std::vector<std::string> ids;
   std::string id_name;
   if (is_ensemble()) {
@@ -291,29 +321,16 @@ std::vector<float> Predictor::predict_input(const std::string& input, std::vecto
     if (id_name_out) *id_name_out = std::move(id_name);
     return {sum.begin(), sum.end()};
   }
-  std::vector<float> x;
-  int64_t rows = 0;
-  if (impl_->image && looks_like_idx(input)) {
-    const IdxArray a = read_idx(input);
-    if (a.dims.size() != 3 || a.dims[1] != impl_->height || a.dims[2] != impl_->width)
-      throw ConfigError(input, "expected images of " + std::to_string(impl_->height) + "x" +
-                                   std::to_string(impl_->width) + " pixels");
-    rows = a.count();
-    x.resize(a.data.size());
-    for (size_t i = 0; i < a.data.size(); ++i)
-      x[i] = static_cast<float>((a.data[i] / 255.0 - impl_->mean) / impl_->sd);
-    id_name = "index";
-    for (int64_t r = 0; r < rows; ++r) ids.push_back(std::to_string(r));
-  } else {
-    const CsvTable table = read_csv(input);
-    x = features(table);
-    rows = static_cast<int64_t>(table.rows.size());
-    if (impl_->id)
-      if (const auto c = table.column(*impl_->id)) {
-        id_name = *impl_->id;
-        for (const auto& row : table.rows) ids.push_back(row[*c]);
-      }
-  }
+  if (!impl_->image) return predict_table(read_csv(input), ids_out, id_name_out);
+  const IdxArray a = read_idx(input);
+  if (a.dims.size() != 3 || a.dims[1] != impl_->height || a.dims[2] != impl_->width)
+    throw ConfigError(input, "expected images of " + std::to_string(impl_->height) + "x" +
+                                 std::to_string(impl_->width) + " pixels");
+  const int64_t rows = a.count();
+  std::vector<float> x(a.data.size());
+  for (size_t i = 0; i < a.data.size(); ++i) x[i] = static_cast<float>((a.data[i] / 255.0 - impl_->mean) / impl_->sd);
+  id_name = "index";
+  for (int64_t r = 0; r < rows; ++r) ids.push_back(std::to_string(r));
   if (ids_out) *ids_out = std::move(ids);
   if (id_name_out) *id_name_out = std::move(id_name);
   return predict_features(x, rows);

@@ -49,6 +49,10 @@ class Predictor {
                                                  std::vector<std::string>* ids = nullptr,
                                                  std::string* id_name = nullptr) const;
 
+  // The same for a table already read (an ensemble's members each preprocess it their way).
+  [[nodiscard]] std::vector<float> predict_table(const CsvTable& table, std::vector<std::string>* ids = nullptr,
+                                                 std::string* id_name = nullptr) const;
+
   // Single models only (an ensemble throws Error: its members may preprocess differently).
   // Preprocessed inputs of every row of a table: rows x input_size() floats (row-major).
   [[nodiscard]] std::vector<float> features(const CsvTable& table) const;
