@@ -24,6 +24,8 @@ import subprocess
 import sys
 import time
 
+# Steps run only when named with --only (run-all.sh optin_steps).
+OPTIN_STEPS = ["automl"]
 STEPS = ["sampler", "quality", "run_wall", "pipeline", "early_stopping", "race", "dispatch",
          "overhead", "scaling", "workers64", "large_study", "baseline", "chaos", "fuzz"]
 TARGET_RE = re.compile(r"^\s*[-*] (.*?)[:\s]*\*\*(met|MISSED|missed)\*\*(.*)$")
@@ -658,7 +660,7 @@ def cmd_report(a):
     os.makedirs(dest)
     for name in sorted(os.listdir(a.out)):
         src = os.path.join(a.out, name)
-        if name in ("logs", "report") or name.endswith("_work") or name.endswith((".db", ".db-wal", ".db-shm")) or (os.path.isfile(src) and name.endswith(".md") and name[:-3] in STEPS):
+        if name in ("logs", "report") or name.endswith("_work") or name.endswith((".db", ".db-wal", ".db-shm")) or (os.path.isfile(src) and name.endswith(".md") and name[:-3] in STEPS + OPTIN_STEPS):
             continue
         if os.path.isdir(src):
             shutil.copytree(src, os.path.join(dest, name),

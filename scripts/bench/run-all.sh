@@ -18,7 +18,8 @@
 #                and results from the run before
 #
 # Steps, in order: sampler quality run_wall pipeline early_stopping race dispatch overhead scaling
-# workers64 large_study baseline chaos fuzz. early_stopping, race, large_study, chaos and fuzz run
+# workers64 large_study baseline chaos fuzz, and automl only with --only (about 55 minutes:
+# scripts/bench/automl.sh). early_stopping, race, large_study, chaos, fuzz and automl run
 # scripts/bench/STEP.sh OUT [--quick] [--build-dir DIR] when that script exists (a note in the
 # report when it does not). A failing step is reported as failed and the others still run.
 # Without --only, docs/benchmarks.md and docs/bench-results/ are replaced at the end.
@@ -27,7 +28,9 @@ set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 bench=$root/scripts/bench
 python=/usr/bin/python3
-all_steps=(sampler quality run_wall pipeline early_stopping race dispatch overhead scaling workers64 large_study baseline chaos fuzz)
+all_steps=(sampler quality run_wall pipeline early_stopping race dispatch overhead scaling workers64 large_study baseline chaos fuzz automl)
+# Steps that run only when --only names them (their cost would break the suite's 45 minutes).
+optin_steps=(automl)
 quick=0
 out=""
 build=${HYPERTUNE_BUILD_DIR:-$root/build}
@@ -73,7 +76,9 @@ if [[ -n $only ]]; then
     for w in "${wanted[@]}"; do [[ $s == "$w" ]] && steps+=("$s"); done
   done
 else
-  steps=("${all_steps[@]}")
+  for s in "${all_steps[@]}"; do
+    [[ " ${optin_steps[*]} " == *" $s "* ]] || steps+=("$s")
+  done
 fi
 for tool in cmake bc; do
   command -v $tool >/dev/null || { echo "run-all.sh: '$tool' is missing" >&2; exit 1; }
@@ -242,7 +247,7 @@ for step in "${steps[@]}"; do
         run_step baseline "$bench/baseline.sh" --out "$out/baseline" --splits 1 --systems "sklearn hypertune" \
           --datasets "letter vehicle churn ames ozone" --build-dir "$build"
       fi ;;
-    early_stopping | race | large_study | chaos | fuzz) external_step "$step" ;;
+    early_stopping | race | large_study | chaos | fuzz | automl) external_step "$step" ;;
   esac
 done
 
