@@ -13,7 +13,8 @@
 # 2 splits, vehicle and ozone. Not part of run-all's default suite (it would double it): run it
 # with `scripts/bench/run-all.sh --only automl --merge`.
 # AUTOML_REUSE=FILE: render the fragment from the automl.jsonl of a finished run of the same
-# settings instead of running it again (the fragment says so).
+# settings instead of running it again (the fragment says so, with AUTOML_REUSE_NOTE: when, where,
+# which commit).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 out="" quick=0
@@ -48,15 +49,16 @@ else
   [[ -s $out/automl/automl.jsonl ]] || exit "${rc:-1}"
 fi
 table=$(/usr/bin/python3 "$root/scripts/bench/automl_compare.py" "$out/automl/automl.jsonl")
-/usr/bin/python3 - "$out" "$cmd" "$budget" "$splits" "$reused" "$table" <<'PY'
+/usr/bin/python3 - "$out" "$cmd" "$budget" "$splits" "$reused" "$table" "${AUTOML_REUSE_NOTE:-}" <<'PY'
 import json, sys
-out, cmd, budget, splits, reused, table = sys.argv[1:7]
+out, cmd, budget, splits, reused, table, note = sys.argv[1:8]
 rows = [json.loads(l) for l in open(f"{out}/automl/automl.jsonl")]
 ours = [r for r in rows if r.get("system") == "hypertune"]
 inside = sum(1 for r in ours if r.get("ended_in_window"))
 L = ["## AutoML: `hypertune baseline` against XGBoost, Optuna-tuned XGBoost and scikit-learn", "",
      f"Command: `scripts/bench/automl.sh OUT_DIR` (that is, `{cmd}`)" +
-     (f"; this section was rendered from the results of a finished run of it (`AUTOML_REUSE={reused}`)" if reused else "") + ".",
+     (f"; this section was rendered from the results of a finished run of it (`AUTOML_REUSE={reused}`"
+      + (f": {note}" if note else "") + ")" if reused else "") + ".",
      "",
      f"For each dataset, {splits} seeded 80/20 splits (split seeds 0..{int(splits) - 1}, stratified for classes); on each "
      f"split: `hypertune baseline --time-budget {budget} --workers 2 --seed SPLIT`; scikit-learn 1.2 defaults "
