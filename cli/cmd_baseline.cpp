@@ -259,9 +259,6 @@ struct EnsembleChoice {
   std::optional<double> held_out_ensemble, held_out_single;
   size_t rows = 0;
   std::string reason, summary;
-  [[nodiscard]] size_t members() const {
-    return static_cast<size_t>(std::count_if(counts.begin(), counts.end(), [](int c) { return c > 0; }));
-  }
   [[nodiscard]] size_t selected_members() const {
     return static_cast<size_t>(std::count_if(selected.begin(), selected.end(), [](int c) { return c > 0; }));
   }
@@ -357,15 +354,11 @@ EnsembleChoice choose_ensemble(const std::vector<const scheduler::TrialRecord*>&
   c.held_out_ensemble = metric(check.ensemble_loss);
   c.held_out_single = metric(check.single_loss);
   // Scores on every validation row, for the record.
-  std::vector<double> w = sel.weights();
-  std::vector<float> combined(outs[0].outputs.size(), 0.0f);
-  {
-    std::vector<double> acc(combined.size(), 0.0);
-    for (size_t j = 0; j < outs.size(); ++j)
-      if (w[j] > 0.0)
-        for (size_t e = 0; e < acc.size(); ++e) acc[e] += w[j] * outs[j].outputs[e];
-    for (size_t e = 0; e < acc.size(); ++e) combined[e] = static_cast<float>(acc[e]);
-  }
+  search::EnsembleCandidates every_row;
+  every_row.rows = c.rows;
+  every_row.cols = cols;
+  for (const auto& o : outs) every_row.outputs.push_back(&o.outputs);
+  const std::vector<float> combined = search::combine_outputs(every_row, sel.weights());
   c.ensemble_score = score_of(combined.data(), outs[0].truth.data(), outs[0].rows, outs[0].columns, plan);
   c.single_score = score_outputs(outs[0], plan);
   const std::string members = std::to_string(c.selected_members()) + " of " + std::to_string(cands.size()) + " candidates";

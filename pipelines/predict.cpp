@@ -270,22 +270,28 @@ std::vector<float> Predictor::predict_features(const std::vector<float>& x, int6
   return out;
 }
 
+std::vector<float> Predictor::weighted_mean(const MemberOutputs& member_outputs, std::vector<std::string>* ids_out,
+                                            std::string* id_name_out) const {
+  std::vector<double> sum;
+  for (size_t k = 0; k < impl_->members.size(); ++k) {
+    // The first member's ids stand for all (the members read the same rows).
+    const std::vector<float> y =
+        member_outputs(impl_->members[k], k == 0 ? ids_out : nullptr, k == 0 ? id_name_out : nullptr);
+    if (k == 0) sum.assign(y.size(), 0.0);
+    for (size_t i = 0; i < y.size(); ++i) sum[i] += impl_->weights[k] * y[i];
+  }
+  return {sum.begin(), sum.end()};
+}
+
 std::vector<float> Predictor::predict_table(const CsvTable& table, std::vector<std::string>* ids_out,
                                             std::string* id_name_out) const {
   std::vector<std::string> ids;
   std::string id_name;
   if (is_ensemble()) {
     // The file is read once; each member preprocesses the same table its own way.
-    std::vector<double> sum;
-    for (size_t k = 0; k < impl_->members.size(); ++k) {
-      const std::vector<float> y = impl_->members[k].predict_table(table, k == 0 ? &ids : nullptr,
-                                                                   k == 0 ? &id_name : nullptr);
-      if (k == 0) sum.assign(y.size(), 0.0);
-      for (size_t i = 0; i < y.size(); ++i) sum[i] += impl_->weights[k] * y[i];
-    }
-    if (ids_out) *ids_out = std::move(ids);
-    if (id_name_out) *id_name_out = std::move(id_name);
-    return {sum.begin(), sum.end()};
+    return weighted_mean(
+        [&](const Predictor& m, std::vector<std::string>* i, std::string* n) { return m.predict_table(table, i, n); },
+        ids_out, id_name_out);
   }
   const std::vector<float> x = features(table);
   const auto rows = static_cast<int64_t>(table.rows.size());
@@ -302,25 +308,13 @@ std::vector<float> Predictor::predict_table(const CsvTable& table, std::vector<s
 std::vector<float> Predictor::predict_input(const std::string& input, std::vector<std::string>* ids_out,
                                             std::string* id_name_out) const {
   if (!looks_like_idx(input)) return predict_table(read_csv(input), ids_out, id_name_out);
+  if (is_ensemble()) {
+    return weighted_mean(
+        [&](const Predictor& m, std::vector<std::string>* i, std::string* n) { return m.predict_input(input, i, n); },
+        ids_out, id_name_out);
+  }
   std::vector<std::string> ids;
   std::string id_name;
-  if (is_ensemble()) {
-    std::vector<double> sum;
-    for (size_t k = 0; k < impl_->members.size(); ++k) {
-      std::vector<std::string> mids;
-      std::string mname;
-      const std::vector<float> y = impl_->members[k].predict_input(input, &mids, &mname);
-      if (k == 0) {
-        sum.assign(y.size(), 0.0);
-        ids = std::move(mids);
-        id_name = std::move(mname);
-      }
-      for (size_t i = 0; i < y.size(); ++i) sum[i] += impl_->weights[k] * y[i];
-    }
-    if (ids_out) *ids_out = std::move(ids);
-    if (id_name_out) *id_name_out = std::move(id_name);
-    return {sum.begin(), sum.end()};
-  }
   if (!impl_->image) return predict_table(read_csv(input), ids_out, id_name_out);
   const IdxArray a = read_idx(input);
   if (a.dims.size() != 3 || a.dims[1] != impl_->height || a.dims[2] != impl_->width)

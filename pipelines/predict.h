@@ -20,6 +20,7 @@
 // Errors: ConfigError naming the file (and row/column) for bad models or inputs.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -68,6 +69,11 @@ class Predictor {
   struct Impl;
   explicit Predictor(std::unique_ptr<Impl> impl);
   [[nodiscard]] static Predictor load_ensemble(std::unique_ptr<Impl> impl);
+  // An ensemble's weighted mean of member_outputs(member, ids, id_name) over its members.
+  using MemberOutputs =
+      std::function<std::vector<float>(const Predictor&, std::vector<std::string>*, std::string*)>;
+  [[nodiscard]] std::vector<float> weighted_mean(const MemberOutputs& member_outputs,
+                                                 std::vector<std::string>* ids, std::string* id_name) const;
   std::unique_ptr<Impl> impl_;
 };
 
