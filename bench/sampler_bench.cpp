@@ -138,6 +138,7 @@ Problem mixed_problem() {
 
 std::unique_ptr<Sampler> make(const std::string& name, const SearchSpace& space) {
   if (name == "random") return make_random_sampler(space, Direction::kMinimize);
+  if (name == "gp") return make_gp_sampler(space, Direction::kMinimize);
   TpeOptions o;
   o.multivariate = name == "tpe-multivariate";
   o.group = o.multivariate;
@@ -193,7 +194,7 @@ void timing(const std::vector<int>& sizes, const std::vector<std::string>& modes
   const Problem pb = timing_problem();
   for (const std::string& mode_name : modes) {
     for (int n : sizes) {
-      auto sampler = make("tpe-" + mode_name, pb.space);
+      auto sampler = make(mode_name == "gp" ? "gp" : "tpe-" + mode_name, pb.space);
       auto filler = make("random", pb.space);
       const Clock fill_start = Clock::now();
       for (int t = 0; t < n; ++t) {
@@ -228,10 +229,10 @@ void timing(const std::vector<int>& sizes, const std::vector<std::string>& modes
       double wall_sum = 0, cpu_sum = 0;
       for (size_t k = 0; k < wall_ms.size(); ++k) wall_sum += wall_ms[k], cpu_sum += cpu_ms[k];
       std::printf(
-          "{\"kind\": \"timing_at_size\", \"impl\": \"hypertune\", \"sampler\": \"tpe\", "
+          "{\"kind\": \"timing_at_size\", \"impl\": \"hypertune\", \"sampler\": \"%s\", "
           "\"mode\": \"%s\", \"n_trials\": %d, \"asks\": %d, \"fill_seconds\": %.6f, "
           "\"ms_per_trial\": %.6f, \"cpu_ms_per_trial\": %.6f, \"median_ms_per_ask\": %.6f}\n",
-          mode_name.c_str(), n, asks, fill_end.wall - fill_start.wall, wall_sum / asks,
+          mode_name == "gp" ? "gp" : "tpe", mode_name.c_str(), n, asks, fill_end.wall - fill_start.wall, wall_sum / asks,
           cpu_sum / asks, median(wall_ms));
       std::fflush(stdout);
     }
@@ -328,12 +329,18 @@ int main(int argc, char** argv) {
       (arg == "--sizes" ? sizes : budgets) = list;
     } else if (arg == "--modes") {
       const auto v = next();
-      if (!v || (*v != "univariate" && *v != "multivariate" && *v != "univariate,multivariate")) {
-        return usage("--modes takes univariate, multivariate or univariate,multivariate");
+      if (!v) return usage("--modes takes a list of univariate, multivariate, gp");
+      modes.clear();
+      size_t pos = 0;
+      while (pos <= v->size()) {
+        const size_t comma = std::min(v->find(',', pos), v->size());
+        const std::string m(v->substr(pos, comma - pos));
+        if (m != "univariate" && m != "multivariate" && m != "gp") {
+          return usage("--modes takes a list of univariate, multivariate, gp");
+        }
+        modes.push_back(m);
+        pos = comma + 1;
       }
-      modes = *v == "univariate,multivariate"
-                  ? std::vector<std::string>{"univariate", "multivariate"}
-                  : std::vector<std::string>{std::string(*v)};
     } else if (arg == "--seeds") {
       if (!one_int(seeds, false)) return usage("--seeds needs one positive integer");
     } else if (arg == "--asks") {

@@ -79,6 +79,7 @@ Field build_schema() {
   const search::TpeOptions tpe;
   const search::GridOptions grid;
   const search::BohbOptions bohb;
+  const search::GpOptions gp;
   const search::MedianOptions median;
   const search::HalvingOptions halving;
   const std::vector<std::string> tpe_like = {"tpe", "bohb"};
@@ -146,16 +147,46 @@ Field build_schema() {
           Field::make("type", Type::kEnum,
                       "random: uniform draws. grid: every combination once (floats need `step`). "
                       "tpe: Tree-structured Parzen Estimator. bohb: TPE per budget, for Hyperband "
-                      "or ASHA pruners.")
-              .one_of({"random", "grid", "tpe", "bohb"})
+                      "or ASHA pruners. gp: Gaussian-process Bayesian optimisation (Matern-5/2, "
+                      "log expected improvement), for few continuous or integer parameters and "
+                      "expensive trials; no conditional parameters.")
+              .one_of({"random", "grid", "tpe", "bohb", "gp"})
               .with_default(std::string("tpe"))
               .with_example("type: tpe"),
           Field::make("n_startup_trials", Type::kInt,
-                      "Random trials before the model is used.")
+                      "Random trials before the model is used (gp: at least 1).")
               .at_least(0)
               .with_default(int64_t{tpe.n_startup_trials})
-              .only_for(tpe_like)
+              .only_for({"tpe", "bohb", "gp"})
               .with_example("n_startup_trials: 20"),
+          Field::make("n_candidates", Type::kInt,
+                      "Random points ranked by log expected improvement per trial, before the "
+                      "local searches.")
+              .at_least(1)
+              .with_default(int64_t{gp.n_candidates})
+              .only_for({"gp"})
+              .with_example("n_candidates: 1024"),
+          Field::make("n_local_searches", Type::kInt,
+                      "Local searches (L-BFGS-B over continuous parameters, one step at a time over "
+                      "discrete ones) per trial: from the best trial and the best candidates.")
+              .at_least(1)
+              .with_default(int64_t{gp.n_local_searches})
+              .only_for({"gp"})
+              .with_example("n_local_searches: 10"),
+          Field::make("max_observations", Type::kInt,
+                      "Complete trials the Gaussian process fits at most; past them TPE proposes "
+                      "the next trials. A fit costs O(n^3): about 30 ms per trial at 200 "
+                      "observations on a 2-core machine.")
+              .at_least(1)
+              .with_default(int64_t{gp.max_observations})
+              .only_for({"gp"})
+              .with_example("max_observations: 500"),
+          Field::make("deterministic", Type::kBool,
+                      "The objective gives the same value for the same parameters: no noise term "
+                      "is learned.")
+              .with_default(gp.deterministic)
+              .only_for({"gp"})
+              .with_example("deterministic: true"),
           Field::make("n_ei_candidates", Type::kInt,
                       "Candidates drawn from l(x) and ranked by l(x)/g(x) per trial.")
               .at_least(1)
@@ -853,7 +884,11 @@ class Builder {
     auto set_double = [&](const char* key, double& field) {
       if (auto v = get<double>(j, key)) field = *v;
     };
-    set_int("n_startup_trials", tpe.n_startup_trials);
+    set_int("n_startup_trials", s.type == "gp" ? s.gp.n_startup_trials : tpe.n_startup_trials);
+    set_int("n_candidates", s.gp.n_candidates);
+    set_int("n_local_searches", s.gp.n_local_searches);
+    set_int("max_observations", s.gp.max_observations);
+    set_bool("deterministic", s.gp.deterministic);
     set_int("n_ei_candidates", tpe.n_ei_candidates);
     set_bool("multivariate", tpe.multivariate);
     set_bool("group", tpe.group);
@@ -873,6 +908,15 @@ class Builder {
         if (p.dist.kind == search::ParamKind::kFloat && !p.dist.step) {
           issue("space." + p.name, "the grid sampler needs a `step` for float parameter `" +
                                        p.name + "` (or make it int or categorical)");
+        }
+      }
+    }
+    if (s.type == "gp") {
+      for (const auto& p : cfg.space.params()) {
+        if (p.when) {
+          issue("sampler.type", "the gp sampler does not handle conditional parameters (`" +
+                                    p.name + "` has `when:`); use the tpe sampler");
+          break;
         }
       }
     }
@@ -1175,6 +1219,13 @@ std::unique_ptr<search::Sampler> make_sampler(const SweepConfig& config) {
   }
   if (s.type == "tpe") return search::make_tpe_sampler(config.space, config.direction, s.tpe);
   if (s.type == "bohb") return search::make_bohb_sampler(config.space, config.direction, s.bohb);
+  if (s.type == "gp") {
+    try {
+      return search::make_gp_sampler(config.space, config.direction, s.gp);
+    } catch (const ConfigError& e) {
+      throw ConfigError(config.where("sampler.type"), e.detail());
+    }
+  }
   throw ConfigError(config.where("sampler.type"), "unknown sampler type '" + s.type + "'");
 }
 

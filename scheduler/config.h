@@ -72,11 +72,12 @@ enum class TrialKind { kFunction, kCommand, kPipeline };
 [[nodiscard]] const char* to_string(TrialKind k) noexcept;
 
 struct SamplerChoice {
-  std::string type = "tpe";  // random | grid | tpe | bohb
+  std::string type = "tpe";  // random | grid | tpe | bohb | gp
   search::RandomOptions random;
   search::GridOptions grid;
   search::TpeOptions tpe;
   search::BohbOptions bohb;  // bohb.tpe holds the TPE keys when type is bohb
+  search::GpOptions gp;
 };
 
 struct PrunerChoice {

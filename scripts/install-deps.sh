@@ -26,6 +26,7 @@ packages=(
   libzmq3-dev cppzmq-dev
   libmsgpack-cxx-dev
   libboost-dev
+  libeigen3-dev liblbfgspp-dev  # the GP sampler: linear algebra, L-BFGS-B
   catch2
   libyaml-cpp-dev
   libsqlite3-dev sqlite3

@@ -71,6 +71,14 @@ struct BohbOptions {
   double random_fraction = 1.0 / 3.0;  // share of configurations drawn at random (BOHB's rho)
 };
 
+struct GpOptions {
+  int n_startup_trials = 10;   // random trials before the GP is used
+  int n_candidates = 512;      // random points ranked by log-EI per ask
+  int n_local_searches = 5;    // local searches: from the best observed point and the best candidates
+  int max_observations = 300;  // past this many complete trials, TPE proposes (GP cost is cubic)
+  bool deterministic = false;  // the objective has no noise: the noise variance stays at 1e-6
+};
+
 // Factories. Throw hypertune::ConfigError for options that cannot work with the space
 // (e.g. grid over a float without step).
 [[nodiscard]] std::unique_ptr<Sampler> make_random_sampler(const SearchSpace& space, Direction dir,
@@ -81,6 +89,10 @@ struct BohbOptions {
                                                         TpeOptions opts = {});
 [[nodiscard]] std::unique_ptr<Sampler> make_bohb_sampler(const SearchSpace& space, Direction dir,
                                                          BohbOptions opts = {});
+
+// Throws hypertune::ConfigError for a conditional space (`when:`), which the GP does not model.
+[[nodiscard]] std::unique_ptr<Sampler> make_gp_sampler(const SearchSpace& space, Direction dir,
+                                                       GpOptions opts = {});
 
 // Draws one value of parameter i uniformly (log-uniformly when `log`) from its distribution.
 [[nodiscard]] double sample_prior(const Distribution& d, class Rng& rng);

@@ -111,6 +111,25 @@ trial:
   CHECK(std::count(csv.out.begin(), csv.out.end(), '\n') == 26);
 }
 
+TEST_CASE("configs/gp.yaml: the GP sampler runs a sweep over two workers and beats random search", "[cli][run][gp]") {
+  test::TempDir dir("gp");
+  const std::string cfg = (std::filesystem::path(HYPERTUNE_SOURCE_DIR) / "configs/gp.yaml").string();
+  const auto db = dir.file("gp.db");
+  auto r = run_process({kBin, "run", cfg, "--storage", db, "--workers", "2", "--quiet"});
+  INFO(r.out);
+  REQUIRE(r.exit_code == 0);
+  const auto j = export_json(db);
+  REQUIRE(j["trials"].size() == 40);
+  double best = 1e300;
+  for (const auto& t : j["trials"]) {
+    CHECK(t["state"] == "COMPLETE");
+    best = std::min(best, t["value"].get<double>());
+  }
+  // Random search reaches a median of about -1.6 in 40 trials on hartmann6; the GP, -3.1
+  // (sequential, 5 seeds). Two workers with the kriging believer stay well below random's.
+  CHECK(best < -2.5);
+}
+
 TEST_CASE("a sweep killed with SIGKILL resumes with no trial lost or duplicated", "[cli][run][resume]") {
   test::TempDir dir("kill");
   // A command trial slow enough to be killed in the middle of the sweep.

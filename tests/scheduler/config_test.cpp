@@ -294,6 +294,19 @@ pruner: {type: hyperband, min_resource: 1, max_resource: 27, reduction_factor: 3
     CHECK(cfg.sampler.bohb.tpe.n_ei_candidates == 8);
     CHECK(cfg.pruner.hyperband.max_resource == 27);
   }
+  SECTION("gp options") {
+    const auto cfg = parse(kBranin + R"(sampler: {type: gp, n_startup_trials: 5, n_candidates: 64, n_local_searches: 2, max_observations: 100, deterministic: true}
+)");
+    CHECK(cfg.sampler.type == "gp");
+    CHECK(cfg.sampler.gp.n_startup_trials == 5);
+    CHECK(cfg.sampler.tpe.n_startup_trials == search::TpeOptions{}.n_startup_trials);
+    CHECK(cfg.sampler.gp.n_candidates == 64);
+    CHECK(cfg.sampler.gp.n_local_searches == 2);
+    CHECK(cfg.sampler.gp.max_observations == 100);
+    CHECK(cfg.sampler.gp.deterministic);
+    auto s = hypertune::scheduler::make_sampler(cfg);
+    CHECK(cfg.space.is_valid(s->sample({0, 1, {}, std::nullopt})));
+  }
   SECTION("median options") {
     const auto cfg = parse(kBranin + R"(pruner:
   type: median
@@ -576,6 +589,16 @@ trial:
     const std::string text = kBranin + "sampler: bohb\npruner: median\n";
     check_issue(issues_of(text), "sampler.type", pos_of(text, 6, "bohb"),
                 "needs a hyperband, asha or successive_halving pruner");
+  }
+  SECTION("gp refuses conditional parameters, and TPE keys") {
+    const std::string text =
+        "space:\n  opt: [adam, sgd]\n  momentum: {type: float, low: 0, high: 1, when: {opt: sgd}}\n"
+        "sampler: gp\ntrial: {function: branin}\n";
+    check_issue(issues_of(text), "sampler.type", pos_of(text, 4, "gp"),
+                "the gp sampler does not handle conditional parameters (`momentum` has `when:`)");
+    const std::string tpe_key = kBranin + "sampler: {type: gp, n_ei_candidates: 8}\n";
+    check_issue(issues_of(tpe_key), "sampler.n_ei_candidates", pos_of(tpe_key, 6, "n_ei"),
+                "does not apply to type `gp` (only to tpe, bohb)");
   }
   SECTION("command placeholders name parameters") {
     const std::string text =
